@@ -1,0 +1,47 @@
+/**
+ * @aether/protocol: the wire contract of Aether's HTTP API (zod schemas and route contracts)
+ * and the typed client that the CLI, the dashboard and users' programs call.
+ */
+export {
+  buildPath,
+  defineRoute,
+  type HttpMethod,
+  type RouteContract,
+  type RouteInput,
+  type RouteOutput,
+} from './contract.js';
+export {
+  emptyResponseSchema,
+  errorEnvelopeSchema,
+  isoTimestamp,
+  pageOf,
+  pageQuerySchema,
+  roleSchema,
+  type ErrorEnvelope,
+  type Role,
+} from './common.js';
+export {
+  apiKeySchema,
+  createApiKeyRequestSchema,
+  createTenantRequestSchema,
+  createUserRequestSchema,
+  createdApiKeySchema,
+  principalSchema,
+  putSecretRequestSchema,
+  quotasSchema,
+  secretSchema,
+  tenancyRoutes,
+  tenantSchema,
+  tokenRequestSchema,
+  tokenResponseSchema,
+  updateTenantRequestSchema,
+  updateUserRequestSchema,
+  userSchema,
+  type ApiKey,
+  type Quotas,
+  type Tenant,
+  type User,
+} from './tenancy.js';
+export { readinessSchema, statusSchema, systemRoutes } from './system.js';
+export { apiRoutes, type ApiRouteName, type ApiRoutes } from './routes.js';
+export { AetherApiError, createAetherClient, type AetherClient, type AetherClientOptions } from './client.js';

@@ -1,0 +1,154 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import { ValidationError } from '../shared/errors/index.js';
+
+/** Everything the platform reads from its environment, parsed once, frozen, and sliced per module. */
+export interface Config {
+  readonly home: string;
+  readonly dataDir: string;
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | undefined;
+    readonly bodyLimitBytes: number;
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    readonly roles: readonly ServerRole[];
+    readonly shutdownGraceMs: number;
+  };
+  readonly database:
+    | { readonly engine: 'pglite'; readonly dataDir: string }
+    | { readonly engine: 'postgres'; readonly url: string; readonly schema: string; readonly poolSize: number };
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  readonly nats: { readonly url: string } | undefined;
+  readonly security: {
+    /** 32-byte master key from AETHER_MASTER_KEY; when absent the key file is used. */
+    readonly masterKey: Buffer | undefined;
+    readonly masterKeyFile: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+  };
+  readonly rateLimit: { readonly defaultRequestsPerMinute: number };
+  readonly logging: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; readonly logModelData: boolean };
+  readonly dashboardDir: string | undefined;
+}
+
+export type ServerRole = 'api' | 'worker' | 'scheduler';
+export const SERVER_ROLES: readonly ServerRole[] = ['api', 'worker', 'scheduler'];
+
+const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const port = z.coerce.number().int().min(0).max(65_535);
+
+const envSchema = z.object({
+  AETHER_HOME: z.string().min(1).optional(),
+  AETHER_HOST: z.string().min(1).default('127.0.0.1'),
+  AETHER_PORT: port.default(7070),
+  AETHER_PUBLIC_URL: z.url().optional(),
+  AETHER_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
+  AETHER_TLS_CERT: z.string().min(1).optional(),
+  AETHER_TLS_KEY: z.string().min(1).optional(),
+  AETHER_ROLES: z.string().default('api,worker,scheduler'),
+  AETHER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  AETHER_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  AETHER_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
+  AETHER_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  AETHER_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  AETHER_REDIS_PREFIX: z.string().default('aether:'),
+  AETHER_NATS_URL: z.string().regex(/^(nats|tls|wss?):\/\//, 'must be a nats:// URL').optional(),
+  AETHER_MASTER_KEY: z.string().optional(),
+  AETHER_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  AETHER_REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  AETHER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+  AETHER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  AETHER_LOG_MODEL_DATA: booleanString.default(false),
+  AETHER_DASHBOARD_DIR: z.string().optional(),
+});
+
+/** Parses a 32-byte key given as 64 hex characters or base64. */
+export function parseMasterKey(text: string): Buffer {
+  const trimmed = text.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  if (bytes.length !== 32) throw new TypeError('must be 32 bytes, as 64 hex characters or base64');
+  return bytes;
+}
+
+function parseRoles(text: string): ServerRole[] {
+  const roles = text.split(',').map((role) => role.trim()).filter(Boolean);
+  const unknown = roles.filter((role) => !SERVER_ROLES.includes(role as ServerRole));
+  if (unknown.length > 0) throw new TypeError(`unknown role(s) ${unknown.join(', ')}; expected ${SERVER_ROLES.join(', ')}`);
+  if (roles.length === 0) throw new TypeError('at least one role is needed');
+  return roles as ServerRole[];
+}
+
+/**
+ * Reads the configuration from an environment (by default `process.env`, the only place in
+ * the code base that reads it) and reports every problem at once.
+ * @throws {ValidationError} naming each invalid variable.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ValidationError(`invalid configuration: ${problems.join('; ')}`, { problems: problems.join('; ') });
+  }
+  const e = parsed.data;
+  let masterKey: Buffer | undefined;
+  let roles: ServerRole[] = [];
+  try {
+    masterKey = e.AETHER_MASTER_KEY ? parseMasterKey(e.AETHER_MASTER_KEY) : undefined;
+  } catch (error) {
+    problems.push(`AETHER_MASTER_KEY: ${(error as Error).message}`);
+  }
+  try {
+    roles = parseRoles(e.AETHER_ROLES);
+  } catch (error) {
+    problems.push(`AETHER_ROLES: ${(error as Error).message}`);
+  }
+  if ((e.AETHER_TLS_CERT === undefined) !== (e.AETHER_TLS_KEY === undefined)) {
+    problems.push('AETHER_TLS_CERT and AETHER_TLS_KEY must be set together');
+  }
+  if (problems.length > 0) {
+    throw new ValidationError(`invalid configuration: ${problems.join('; ')}`, { problems: problems.join('; ') });
+  }
+  const home = resolve(e.AETHER_HOME ?? join(homedir(), '.aether'));
+  const dataDir = join(home, 'data');
+  const config: Config = {
+    home,
+    dataDir,
+    server: {
+      host: e.AETHER_HOST,
+      port: e.AETHER_PORT,
+      publicUrl: e.AETHER_PUBLIC_URL,
+      bodyLimitBytes: e.AETHER_BODY_LIMIT_BYTES,
+      tls: e.AETHER_TLS_CERT && e.AETHER_TLS_KEY ? { certFile: e.AETHER_TLS_CERT, keyFile: e.AETHER_TLS_KEY } : undefined,
+      roles,
+      shutdownGraceMs: e.AETHER_SHUTDOWN_GRACE_MS,
+    },
+    database: e.AETHER_DATABASE_URL
+      ? { engine: 'postgres', url: e.AETHER_DATABASE_URL, schema: e.AETHER_DATABASE_SCHEMA, poolSize: e.AETHER_DATABASE_POOL_SIZE }
+      : { engine: 'pglite', dataDir: join(dataDir, 'pglite') },
+    redis: e.AETHER_REDIS_URL ? { url: e.AETHER_REDIS_URL, keyPrefix: e.AETHER_REDIS_PREFIX } : undefined,
+    nats: e.AETHER_NATS_URL ? { url: e.AETHER_NATS_URL } : undefined,
+    security: {
+      masterKey,
+      masterKeyFile: join(home, 'master.key'),
+      accessTokenTtlSeconds: e.AETHER_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.AETHER_REFRESH_TOKEN_TTL_SECONDS,
+    },
+    rateLimit: { defaultRequestsPerMinute: e.AETHER_RATE_LIMIT_PER_MINUTE },
+    logging: { level: e.AETHER_LOG_LEVEL, logModelData: e.AETHER_LOG_MODEL_DATA },
+    dashboardDir: e.AETHER_DASHBOARD_DIR,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,86 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+
+import type { TenantId } from '../../shared/context/index.js';
+
+/** The empty table map; each module adds its own tables with `db.withTables<TModuleTables>()`. */
+export type NoTables = Record<never, never>;
+export type Db = Kysely<NoTables>;
+export type DbTransaction = Transaction<NoTables>;
+/** Anything queries can run on: the root handle or an open transaction. */
+export type DbExecutor = Db | DbTransaction;
+
+export type DatabaseEngine = 'pglite' | 'postgres';
+
+/** The role every tenant transaction switches to; PostgreSQL row-level security binds it. */
+export const APP_ROLE = 'aether_app';
+/** The session setting that RLS policies compare `tenant_id` with. */
+export const TENANT_SETTING = 'aether.tenant_id';
+
+export interface TenantTransactionOptions {
+  /** Run inside this open transaction instead of opening one (it must already be tenant-scoped). */
+  readonly tx?: DbTransaction | undefined;
+}
+
+export interface DatabaseDeps {
+  readonly engine: DatabaseEngine;
+  readonly dialect: PostgresDialect;
+  readonly schema: string;
+  readonly onClose?: () => Promise<void>;
+}
+
+/**
+ * One database handle over PGlite or PostgreSQL. Tenant work runs in `withTenant`, which switches
+ * to the RLS-bound role and sets the tenant for the transaction, so a query that forgets its
+ * tenant filter still sees only its own tenant's rows.
+ */
+export class Database implements AsyncDisposable {
+  readonly engine: DatabaseEngine;
+  readonly schema: string;
+  readonly kysely: Db;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(deps: DatabaseDeps) {
+    this.engine = deps.engine;
+    this.schema = deps.schema;
+    this.kysely = new Kysely<NoTables>({ dialect: deps.dialect });
+    this.#onClose = deps.onClose;
+  }
+
+  /** Runs `work` in a transaction scoped to `tenantId`, as the RLS-bound application role. */
+  async withTenant<T>(
+    tenantId: TenantId,
+    work: (tx: DbTransaction) => Promise<T>,
+    options: TenantTransactionOptions = {},
+  ): Promise<T> {
+    if (options.tx) return work(options.tx);
+    return this.kysely.transaction().execute(async (tx) => {
+      await sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(tx);
+      return work(tx);
+    });
+  }
+
+  /**
+   * Runs `work` in a transaction as the owner role, which RLS does not bind. Only for platform
+   * work that is not inside one tenant: tenant creation, credential lookup, migrations.
+   */
+  async withSystem<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute(work);
+  }
+
+  /** Round-trips a trivial query; throws when the database cannot be reached. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.kysely);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.kysely.destroy();
+    await this.#onClose?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

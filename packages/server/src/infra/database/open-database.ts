@@ -1,0 +1,94 @@
+import { mkdir } from 'node:fs/promises';
+
+import { PGlite } from '@electric-sql/pglite';
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+import { ServiceUnavailableError } from '../../shared/errors/index.js';
+import { Database } from './database.js';
+import { PGlitePool } from './pglite-pool.js';
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export type DatabaseOptions =
+  | { readonly engine: 'pglite'; readonly dataDir: string; readonly schema?: string }
+  | { readonly engine: 'pglite'; readonly loadDataDir: Blob; readonly schema?: string }
+  | { readonly engine: 'postgres'; readonly url: string; readonly schema?: string; readonly poolSize?: number };
+
+// Both engines return int8 as a JS number (ids and sequence numbers stay far below 2^53)
+// and numeric as a string (money keeps its exact decimal form).
+const parseInt8 = (value: string): number => Number(value);
+const keepString = (value: string): string => value;
+
+function resolveSchema(schema: string | undefined): string {
+  const resolved = schema ?? 'public';
+  if (!SCHEMA_PATTERN.test(resolved)) throw new TypeError(`invalid database schema name "${resolved}"`);
+  return resolved;
+}
+
+/**
+ * Opens the embedded PGlite database (file-backed, or loaded from a dump) or a PostgreSQL pool.
+ * @throws {ServiceUnavailableError} when the database cannot be opened or reached.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const schema = resolveSchema(options.schema);
+  if (options.engine === 'postgres') return openPostgres(options.url, schema, options.poolSize ?? 10);
+  try {
+    const parsers = { [INT8_OID]: parseInt8, [NUMERIC_OID]: keepString };
+    let pglite: PGlite;
+    if ('dataDir' in options) {
+      await mkdir(options.dataDir, { recursive: true });
+      pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
+    } else {
+      pglite = await PGlite.create({ loadDataDir: options.loadDataDir, parsers });
+    }
+    if (schema !== 'public') {
+      await pglite.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
+    }
+    const pool = new PGlitePool(pglite);
+    const database = new Database({ engine: 'pglite', schema, dialect: new PostgresDialect({ pool }), onClose: () => pool.end() });
+    await database.ping();
+    return database;
+  } catch (error) {
+    throw new ServiceUnavailableError(`cannot open the embedded database: ${String(error)}`, { cause: error });
+  }
+}
+
+async function openPostgres(url: string, schema: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: `-c search_path=${schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8_OID) return parseInt8;
+        if (oid === NUMERIC_OID) return keepString;
+        return pg.types.getTypeParser(oid, format ?? 'text');
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its server emits 'error'; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  const database = new Database({ engine: 'postgres', schema, dialect: new PostgresDialect({ pool }) });
+  try {
+    if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);
+    await database.ping();
+  } catch (error) {
+    await database.close();
+    throw new ServiceUnavailableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${String(error)}`, { cause: error });
+  }
+  return database;
+}
+
+/** A database URL with its password removed, safe to log or show. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * @module shared/canonical-json
+ * RFC 8785 canonical JSON, the byte form that hashes and signatures cover.
+ */
+export { canonicalJson, canonicalJsonBytes } from './canonical-json.js';

@@ -1,0 +1,44 @@
+import { monotonicFactory } from 'ulid';
+
+/** Prefixed, lexicographically sortable id: `task_01J9Z3...`. */
+export type PrefixedId<TPrefix extends string = string> = `${TPrefix}_${string}`;
+
+/** Produces prefixed sortable ids. Injected so tests can make ids deterministic. */
+export interface IdGenerator {
+  next<TPrefix extends string>(prefix: TPrefix): PrefixedId<TPrefix>;
+}
+
+const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,11}$/;
+
+function assertPrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new TypeError(`id prefix must match ${String(PREFIX_PATTERN)}, got "${prefix}"`);
+  }
+}
+
+/** ULID-based ids; monotonic within one millisecond so ids sort in creation order. */
+export class UlidIdGenerator implements IdGenerator {
+  readonly #ulid = monotonicFactory();
+
+  next<TPrefix extends string>(prefix: TPrefix): PrefixedId<TPrefix> {
+    assertPrefix(prefix);
+    return `${prefix}_${this.#ulid().toLowerCase()}`;
+  }
+}
+
+/** Deterministic ids for tests: `task_000001`, `task_000002`, ... per prefix. */
+export class SequentialIdGenerator implements IdGenerator {
+  readonly #counters = new Map<string, number>();
+
+  next<TPrefix extends string>(prefix: TPrefix): PrefixedId<TPrefix> {
+    assertPrefix(prefix);
+    const value = (this.#counters.get(prefix) ?? 0) + 1;
+    this.#counters.set(prefix, value);
+    return `${prefix}_${String(value).padStart(6, '0')}`;
+  }
+}
+
+/** True when `value` looks like an id with the given prefix. */
+export function hasIdPrefix(value: string, prefix: string): boolean {
+  return value.startsWith(`${prefix}_`) && value.length > prefix.length + 1;
+}
