@@ -1,0 +1,51 @@
+import type { TenantContext } from '../../shared/context/index.js';
+import type { DbTransaction } from '../database/index.js';
+
+/** Who caused an audited effect. Defaults to the context's principal. */
+export interface AuditActor {
+  readonly type: 'user' | 'api_key' | 'operator' | 'system' | 'agent';
+  readonly id: string;
+}
+
+/**
+ * One side effect to record. `kind` is dotted lowercase (`vm.created`, `llm.call`,
+ * `budget.charged`, `auth.key_revoked`); `subject` names what it is about (`task_id`, `vm_id`,
+ * `tool`, `workflow_id` ...); `personal` lists payload fields holding personal data, which the
+ * ledger stores encrypted under a per-subject key so they can be crypto-shredded.
+ */
+export interface AuditEntryInput {
+  readonly kind: string;
+  readonly actor?: AuditActor;
+  readonly subject?: Readonly<Record<string, string>>;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly personal?: { readonly subjectId: string; readonly fields: readonly string[] };
+}
+
+export interface AuditReceipt {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/**
+ * Where every side effect is recorded. The ledger implements it; modules below the kernel take
+ * it as a port. With `tx`, the entry commits in the same transaction as the effect it records.
+ */
+export interface AuditSink {
+  append(ctx: TenantContext, entry: AuditEntryInput, options?: { readonly tx?: DbTransaction }): Promise<AuditReceipt>;
+}
+
+/** Keeps entries in memory, in order, per tenant; for tests of modules that audit. */
+export class InMemoryAuditSink implements AuditSink {
+  readonly entries: { tenantId: string; entry: AuditEntryInput; actor: AuditActor }[] = [];
+
+  append(ctx: TenantContext, entry: AuditEntryInput): Promise<AuditReceipt> {
+    const actor = entry.actor ?? { type: ctx.principal.type, id: ctx.principal.id };
+    this.entries.push({ tenantId: ctx.tenantId, entry, actor });
+    const seq = this.entries.filter((item) => item.tenantId === ctx.tenantId).length;
+    return Promise.resolve({ seq, hash: `mem-${String(seq)}` });
+  }
+
+  kinds(tenantId?: string): string[] {
+    return this.entries.filter((item) => tenantId === undefined || item.tenantId === tenantId).map((item) => item.entry.kind);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * @module infra/audit
+ * The AuditSink port through which every module records its side effects (the ledger
+ * implements it), and an in-memory sink for tests.
+ */
+export {
+  InMemoryAuditSink,
+  type AuditActor,
+  type AuditEntryInput,
+  type AuditReceipt,
+  type AuditSink,
+} from './audit-sink.js';
