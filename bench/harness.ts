@@ -1,0 +1,65 @@
+/**
+ * Benchmark harness: each suite measures a figure and, in the same run, the baseline it is judged
+ * against (a raw driver command, a bare handler, a plain INSERT ...), and reports the ratio.
+ * Figures are never asserted in timed tests; they are printed here and quoted in closing notes.
+ */
+export interface BenchFigure {
+  /** What was measured, e.g. "authenticated GET /v1/tenants/{id} p50". */
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** What the value is compared with, measured in this same run. */
+  readonly baselineName: string;
+  readonly baseline: number;
+  /** The target, e.g. "ratio <= 1.3" or "<= 2 ms"; shown beside the figure. */
+  readonly goal?: string;
+  /** Whether the goal holds; omitted when there is no goal. */
+  readonly met?: boolean;
+}
+
+export interface BenchSuite {
+  readonly name: string;
+  /** Suites that need a service or a sandbox say so and are reported as skipped when it is absent. */
+  readonly requires?: readonly ('postgres' | 'redis' | 'nats' | 'bwrap' | 'runsc')[];
+  run(record: (figure: BenchFigure) => void): Promise<void>;
+}
+
+/** The p-th percentile (0..100) of samples, by nearest rank. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}
+
+/** Runs `fn` `count` times sequentially and returns each duration in milliseconds. */
+export async function timeEach(count: number, fn: (index: number) => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const start = performance.now();
+    await fn(index);
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+/** Runs `total` calls of `fn` with at most `concurrency` in flight; returns each call's latency in ms. */
+export async function timeConcurrent(
+  total: number,
+  concurrency: number,
+  fn: (index: number) => Promise<unknown>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < total) {
+      const index = next;
+      next += 1;
+      const start = performance.now();
+      await fn(index);
+      samples.push(performance.now() - start);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, () => worker()));
+  return samples;
+}
