@@ -3,6 +3,7 @@ import type { MessageParam, RawMessageStreamEvent, Tool } from '@anthropic-ai/sd
 
 import {
   collectStream,
+  ProviderAbortedError,
   ProviderBadResponseError,
   type ChatMessage,
   type ChatOptions,
@@ -69,6 +70,8 @@ export class AnthropicProvider implements ModelProvider {
     this.#client = new Anthropic({
       apiKey: options.apiKey,
       maxRetries: 0,
+      // SDK warnings would carry model data to the console; errors reach the caller typed instead.
+      logLevel: 'off',
       timeout: options.timeoutMs ?? 120_000,
       ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     });
@@ -168,6 +171,8 @@ export class AnthropicProvider implements ModelProvider {
         headers: error instanceof Anthropic.APIError ? error.headers : undefined,
       });
     }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     if (!stopped) throw new ProviderBadResponseError(this.name, 'stream ended without message_stop');
     for (const text of argumentsByBlock.values()) assertJsonArguments(this.name, text);
     yield { type: 'done', usage, stopReason: stopReasonOf(stop) };

@@ -2,6 +2,7 @@ import { ApiError, GoogleGenAI, type Content, type FunctionDeclaration, type Par
 
 import {
   collectStream,
+  ProviderAbortedError,
   type ChatMessage,
   type ChatOptions,
   type ChatResponse,
@@ -129,6 +130,8 @@ export class GeminiProvider implements ModelProvider {
         status: error instanceof ApiError ? error.status : undefined,
       });
     }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     if (!sawChunk || finish === undefined) {
       throw toProviderError(this.name, new SyntaxError('stream ended without a finish reason'), { signal: options.signal });
     }

@@ -2,6 +2,7 @@ import { Ollama, type Message, type Tool } from 'ollama';
 
 import {
   collectStream,
+  ProviderAbortedError,
   type ChatMessage,
   type ChatOptions,
   type ChatResponse,
@@ -100,6 +101,8 @@ export class OllamaProvider implements ModelProvider {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     if (!done) throw toProviderError(this.name, new SyntaxError('stream ended without done'), { signal: options.signal });
     yield {
       type: 'done',

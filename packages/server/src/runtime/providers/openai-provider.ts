@@ -3,6 +3,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToo
 
 import {
   collectStream,
+  ProviderAbortedError,
   ProviderBadResponseError,
   type ChatMessage,
   type ChatOptions,
@@ -65,6 +66,8 @@ export class OpenAiProvider implements ModelProvider {
     this.#client = new OpenAI({
       apiKey: options.apiKey,
       maxRetries: 0,
+      // SDK warnings would carry model data to the console; errors reach the caller typed instead.
+      logLevel: 'off',
       timeout: options.timeoutMs ?? 120_000,
       ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     });
@@ -141,6 +144,8 @@ export class OpenAiProvider implements ModelProvider {
         headers: error instanceof OpenAI.APIError ? error.headers : undefined,
       });
     }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     if (!sawFinish) throw new ProviderBadResponseError(this.name, 'stream ended without a finish reason');
     for (const text of argumentsByIndex.values()) assertJsonArguments(this.name, text);
     yield { type: 'done', usage, stopReason: stopReasonOf(finish) };
