@@ -49,6 +49,7 @@ interface LlamaChatInstance {
       grammar?: LlamaGrammar;
       customStopTriggers?: string[];
       onTextChunk?: (text: string) => void;
+      onToken?: (tokens: readonly unknown[]) => void;
     },
   ): Promise<{ response: string; metadata: { stopReason: string } }>;
   dispose(): void;
@@ -152,7 +153,7 @@ export class LocalLlamaProvider implements ModelProvider {
     options: ChatOptions,
     push: (chunk: StreamChunk) => void,
   ): Promise<void> {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     const { module, llama } = await this.#runtimeLoaded();
     const model = await this.#model(llama, options.model);
     const context = await model.createContext({ contextSize: this.#contextSize });
@@ -161,7 +162,7 @@ export class LocalLlamaProvider implements ModelProvider {
     try {
       const history = toHistory(messages, tools);
       const grammar = tools.length > 0 ? await llama.createGrammarForJsonSchema(toolGrammarSchema(tools)) : undefined;
-      let streamed = '';
+      let generatedTokens = 0;
       const result = await chat.generateResponse(history, {
         maxTokens: options.maxOutputTokens ?? 256,
         ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
@@ -169,11 +170,14 @@ export class LocalLlamaProvider implements ModelProvider {
         ...(grammar === undefined ? {} : { grammar }),
         ...(options.stopSequences === undefined ? {} : { customStopTriggers: [...options.stopSequences] }),
         onTextChunk: (text) => {
-          streamed += text;
           if (!grammar) push({ type: 'text_delta', text });
         },
+        onToken: (tokens) => {
+          generatedTokens += tokens.length;
+        },
       });
-      const outputTokens = model.tokenize(result.response || streamed).length;
+      if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
+      const outputTokens = generatedTokens;
       const inputTokens = model.tokenize(messages.map((m) => m.content).join('\n')).length;
       const usage = { inputTokens, outputTokens, cachedInputTokens: 0 };
       const stop = result.metadata.stopReason;
