@@ -61,7 +61,7 @@ describe.skipIf(!runnable)('LocalLlamaProvider with the tiny GGUF model', () => 
 
   it('constrains output with a tool-call grammar so it always parses', { timeout: 60_000 }, async () => {
     const tools = [{ name: 'get_time', description: 'Current time', parameters: { type: 'object', properties: {} } }];
-    const response = await provider.chat([{ role: 'user', content: 'What time is it?' }], tools, { model: MODEL, maxOutputTokens: 24, temperature: 0 }).catch((e: unknown) => e);
+    const response = await provider.chat([{ role: 'user', content: 'What time is it?' }], tools, { model: MODEL, maxOutputTokens: 24, temperature: 0 }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     // Random weights may run out of tokens mid-object; anything else must be a valid answer or call.
     if (response instanceof Error) {
       expect(response.message).toMatch(/not complete JSON \(stopped: maxTokens\)/);

@@ -93,6 +93,6 @@ describe('parseModelScript', () => {
       }
       return undefined;
     })();
-    expect(error?.details.field).toBe('turns.0.match.regex');
+    expect(error?.details['field']).toBe('turns.0.match.regex');
   });
 });
