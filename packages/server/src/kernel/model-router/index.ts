@@ -32,3 +32,23 @@ export {
   RoutingDeniedError,
   UnknownModelError,
 } from './errors.js';
+export {
+  DEFAULT_MODEL_CATALOG,
+  InMemoryTenantCatalogSource,
+  MODEL_TIERS,
+  ModelCatalog,
+  costMicros,
+  type ModelCapabilities,
+  type ModelEntry,
+  type ModelOverride,
+  type ModelPrices,
+  type ModelTier,
+  type TenantCatalogSource,
+} from './catalog.js';
+export { CircuitBreakers, DEFAULT_BREAKER_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
+export { COMPLEXITY_THRESHOLDS, estimateComplexity, type ComplexityEstimate, type ComplexityLevel } from './complexity.js';
+export { ModelRouter, type ModelCallResult, type ModelRequest, type ModelRouterDeps, type RoutedModel, type RoutingDecision } from './model-router.js';
+export { ResponseCache } from './response-cache.js';
+export { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
+export { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
+export { applyRoutingTable, TIGHT_BUDGET_UTILISATION, type Delivery, type Latency, type TableDecision } from './routing-table.js';
