@@ -1,3 +1,4 @@
+import { modelsRoutes } from './models.js';
 import { systemRoutes } from './system.js';
 import { tenancyRoutes } from './tenancy.js';
 
@@ -8,6 +9,7 @@ import { tenancyRoutes } from './tenancy.js';
 export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
+  ...modelsRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -28,4 +28,5 @@ export { DEFAULT_PRICE_LIST, runSlotAuction, type AuctionBid, type AuctionResult
 export { BudgetExhaustedError, PriceUnknownError, ReservationNotOpenError } from './errors.js';
 export { budgetMigrations } from './migrations.js';
 export { PgBudgetStore } from './pg-budget-store.js';
-export { RecordingBudgetEvents, RecordingTaskCanceller, type BudgetEvent, type BudgetEventSink, type TaskCanceller } from './ports.js';
+export { budgetRoutes, type BudgetRoutesDeps } from './routes.js';
+export { LoggingBudgetEvents, RecordingBudgetEvents, RecordingTaskCanceller, type BudgetEvent, type BudgetEventSink, type TaskCanceller } from './ports.js';

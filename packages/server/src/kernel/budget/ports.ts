@@ -49,3 +49,18 @@ export class RecordingTaskCanceller implements TaskCanceller {
     return Promise.resolve();
   }
 }
+
+/**
+ * Publishes budget events to the log until the bus (a later issue) is plugged in. A real outlet:
+ * operators see every threshold; the notification record is written by the service itself.
+ */
+export class LoggingBudgetEvents implements BudgetEventSink {
+  readonly #log: import('../../shared/ports/index.js').Logger;
+  constructor(logger: import('../../shared/ports/index.js').Logger) {
+    this.#log = logger.child({ module: 'budget-events' });
+  }
+  publish(ctx: TenantContext, event: BudgetEvent): Promise<void> {
+    this.#log.warn(event.type, { tenantId: ctx.tenantId, budgetId: event.budgetId, level: event.level, scope: event.scope, scopeId: event.scopeId });
+    return Promise.resolve();
+  }
+}

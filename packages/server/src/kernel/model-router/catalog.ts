@@ -1,3 +1,7 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+import { ValidationError } from '../../shared/errors/index.js';
 import { UnknownModelError } from './errors.js';
 
 export type ModelTier = 'small' | 'mid' | 'large';
@@ -161,4 +165,56 @@ export function costMicros(prices: ModelPrices, usage: { inputTokens: number; ou
   const fresh = usage.inputTokens - cached;
   // price per million tokens in USD == price per token in micro-USD
   return Math.ceil(fresh * prices.inputPerMillionUsd + cached * prices.cachedInputPerMillionUsd + usage.outputTokens * prices.outputPerMillionUsd);
+}
+
+const overrideSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+:.+$/, 'expected provider:model'),
+  tier: z.enum(['small', 'mid', 'large']).optional(),
+  context_window: z.number().int().min(1).optional(),
+  max_output_tokens: z.number().int().min(1).optional(),
+  prices: z
+    .strictObject({
+      input_per_million_usd: z.number().min(0).optional(),
+      output_per_million_usd: z.number().min(0).optional(),
+      cached_input_per_million_usd: z.number().min(0).optional(),
+    })
+    .optional(),
+  capabilities: z.strictObject({ tools: z.boolean().optional(), vision: z.boolean().optional(), audio: z.boolean().optional(), thinking: z.boolean().optional() }).optional(),
+  disabled: z.boolean().optional(),
+});
+
+/**
+ * Parses a deployment catalog file (YAML or JSON): `models: [{ id, tier, context_window,
+ * max_output_tokens, prices: { input_per_million_usd, ... }, capabilities, disabled }]`.
+ * @throws {ValidationError} naming the offending field.
+ */
+export function parseCatalogOverrides(text: string, source: string): ModelOverride[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ValidationError(`${source} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`, { field: source });
+  }
+  const parsed = z.strictObject({ models: z.array(overrideSchema) }).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`${source}: ${issue?.message ?? 'invalid'}`, { field: issue?.path.join('.') ?? source });
+  }
+  return parsed.data.models.map((m) => ({
+    id: m.id,
+    ...(m.tier === undefined ? {} : { tier: m.tier }),
+    ...(m.context_window === undefined ? {} : { contextWindow: m.context_window }),
+    ...(m.max_output_tokens === undefined ? {} : { maxOutputTokens: m.max_output_tokens }),
+    ...(m.prices === undefined
+      ? {}
+      : {
+          prices: {
+            ...(m.prices.input_per_million_usd === undefined ? {} : { inputPerMillionUsd: m.prices.input_per_million_usd }),
+            ...(m.prices.output_per_million_usd === undefined ? {} : { outputPerMillionUsd: m.prices.output_per_million_usd }),
+            ...(m.prices.cached_input_per_million_usd === undefined ? {} : { cachedInputPerMillionUsd: m.prices.cached_input_per_million_usd }),
+          },
+        }),
+    ...(m.capabilities === undefined ? {} : { capabilities: Object.fromEntries(Object.entries(m.capabilities).filter(([, v]) => v !== undefined)) }),
+    ...(m.disabled === undefined ? {} : { disabled: m.disabled }),
+  }));
 }

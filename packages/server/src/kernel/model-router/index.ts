@@ -38,6 +38,7 @@ export {
   MODEL_TIERS,
   ModelCatalog,
   costMicros,
+  parseCatalogOverrides,
   type ModelCapabilities,
   type ModelEntry,
   type ModelOverride,
@@ -52,3 +53,4 @@ export { ResponseCache } from './response-cache.js';
 export { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
 export { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
 export { applyRoutingTable, TIGHT_BUDGET_UTILISATION, type Delivery, type Latency, type TableDecision } from './routing-table.js';
+export { modelRouterRoutes, type ModelRouterRoutesDeps } from './routes.js';

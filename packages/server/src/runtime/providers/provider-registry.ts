@@ -12,12 +12,12 @@ import { ScriptedProvider } from './scripted-provider.js';
 
 /** Deployment-wide provider settings (from `config.models`); keys here come from the environment. */
 export interface ProviderSettings {
-  readonly anthropic?: { readonly apiKey?: string; readonly baseUrl?: string };
-  readonly openai?: { readonly apiKey?: string; readonly baseUrl?: string };
-  readonly google?: { readonly apiKey?: string; readonly baseUrl?: string };
-  readonly ollama?: { readonly host?: string; readonly apiKey?: string };
+  readonly anthropic?: { readonly apiKey?: string | undefined; readonly baseUrl?: string | undefined } | undefined;
+  readonly openai?: { readonly apiKey?: string | undefined; readonly baseUrl?: string | undefined } | undefined;
+  readonly google?: { readonly apiKey?: string | undefined; readonly baseUrl?: string | undefined } | undefined;
+  readonly ollama?: { readonly host?: string | undefined; readonly apiKey?: string | undefined } | undefined;
   /** OpenAI-compatible servers by name (`vllm`, `lmstudio`, `openrouter` ...). */
-  readonly openaiCompatible?: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey?: string }>>;
+  readonly openaiCompatible?: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey?: string | undefined }>>;
   readonly enableLocal?: boolean;
   readonly enableScripted?: boolean;
   readonly timeoutMs?: number;
