@@ -102,7 +102,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const db = overrides.db ?? (await openDatabase(config.database.engine === 'pglite'
       ? { engine: 'pglite', dataDir: config.database.dataDir }
       : { engine: 'postgres', url: config.database.url, schema: config.database.schema, poolSize: config.database.poolSize }));
-    if (!overrides.db) closers.push(() => db.close());
+    if (!overrides.db) {
+      closers.push(() => db.close());
+    }
     await migrate(db, ALL_MIGRATIONS);
 
     let redis: RedisClient | undefined;
@@ -110,7 +112,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       const connected = await connectRedis(config.redis.url, { keyPrefix: config.redis.keyPrefix });
       redis = connected;
       closers.push(async () => {
-        await connected.quit().catch(() => connected.disconnect());
+        await connected.quit().catch(() => { connected.disconnect(); });
       });
     }
     let nats: NatsConnection | undefined;
