@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
 
-import { createApiServer, createHttpMetrics, InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../api/index.js';
+import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
 import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
@@ -26,6 +26,7 @@ import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { ValidationError } from '../shared/errors/index.js';
 import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
+import type { RouteDefinition } from '../shared/http/index.js';
 import { SystemClock, type Clock, type Logger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
 import { systemRoutes } from './system-routes.js';
@@ -59,6 +60,8 @@ export interface App {
   readonly operatorKeys: OperatorKeyService;
   readonly tokens: TokenService;
   readonly audit: AuditSink;
+  /** Every mounted API route with its operation name and access rule. */
+  readonly routes: readonly { name: string; definition: RouteDefinition }[];
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, drains them, then closes every resource in reverse order. */
@@ -177,6 +180,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const tls = config.server.tls
       ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
       : undefined;
+    const routes = nameRoutes([
+      ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
+      ...authRoutes({ authenticator, tokens, apiKeys }),
+      ...tenancyRoutes({ tenants, users, secrets }),
+    ]);
     const server = await createApiServer({
       options: {
         version: VERSION,
@@ -188,11 +196,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       logger,
       metrics: createHttpMetrics(),
       readiness,
-      routes: [
-        ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
-        ...authRoutes({ authenticator, tokens, apiKeys }),
-        ...tenancyRoutes({ tenants, users, secrets }),
-      ],
+      routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticate(bearer),
       rateLimiter,
       tenantRequestsPerMinute: async (tenantId) => (await tenantFacts(tenantId))?.requestsPerMinute ?? config.rateLimit.defaultRequestsPerMinute,
@@ -202,7 +206,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, routes,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });
         logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });
