@@ -92,7 +92,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       method: contract.method,
       url: contract.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (request, reply) => {
-        const input = await guardRequest(deps, definition, request, reply);
+        const input = await guardRequest(deps, definition, { request, reply });
         const result = await definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
         const status = contract.successStatus ?? 200;
         if (status === 204) return reply.status(204).send();

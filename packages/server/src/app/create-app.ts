@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
 
-import { createApiServer, createHttpMetrics, InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../api/index.js';
+import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
 import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
@@ -37,6 +37,7 @@ import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { ValidationError } from '../shared/errors/index.js';
 import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
+import type { RouteDefinition } from '../shared/http/index.js';
 import { SystemClock, type Clock, type Logger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
 import { systemRoutes } from './system-routes.js';
@@ -76,6 +77,8 @@ export interface App {
   readonly catalog: ModelCatalog;
   readonly modelRouter: ModelRouter;
   readonly providers: ProviderRegistry;
+  /** Every mounted API route with its operation name and access rule. */
+  readonly routes: readonly { name: string; definition: RouteDefinition }[];
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, drains them, then closes every resource in reverse order. */
@@ -119,7 +122,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const db = overrides.db ?? (await openDatabase(config.database.engine === 'pglite'
       ? { engine: 'pglite', dataDir: config.database.dataDir }
       : { engine: 'postgres', url: config.database.url, schema: config.database.schema, poolSize: config.database.poolSize }));
-    if (!overrides.db) closers.push(() => db.close());
+    if (!overrides.db) {
+      closers.push(() => db.close());
+    }
     await migrate(db, ALL_MIGRATIONS);
 
     let redis: RedisClient | undefined;
@@ -127,7 +132,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       const connected = await connectRedis(config.redis.url, { keyPrefix: config.redis.keyPrefix });
       redis = connected;
       closers.push(async () => {
-        await connected.quit().catch(() => connected.disconnect());
+        await connected.quit().catch(() => { connected.disconnect(); });
       });
     }
     let nats: NatsConnection | undefined;
@@ -236,6 +241,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const tls = config.server.tls
       ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
       : undefined;
+    const routes = nameRoutes([
+      ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
+      ...authRoutes({ authenticator, tokens, apiKeys }),
+      ...tenancyRoutes({ tenants, users, secrets }),
+      ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
+      ...budgetRoutes({ budget }),
+    ]);
     const server = await createApiServer({
       options: {
         version: VERSION,
@@ -247,13 +259,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       logger,
       metrics: createHttpMetrics(),
       readiness,
-      routes: [
-        ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
-        ...authRoutes({ authenticator, tokens, apiKeys }),
-        ...tenancyRoutes({ tenants, users, secrets }),
-        ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
-        ...budgetRoutes({ budget }),
-      ],
+      routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticate(bearer),
       rateLimiter,
       tenantRequestsPerMinute: async (tenantId) => (await tenantFacts(tenantId))?.requestsPerMinute ?? config.rateLimit.defaultRequestsPerMinute,
@@ -263,7 +269,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, routes,
       budget, catalog, modelRouter, providers,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });

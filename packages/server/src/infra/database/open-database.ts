@@ -73,18 +73,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 }
 
+function typeParserFor(oid: number): (value: string) => unknown {
+  if (oid === INT8_OID) return parseInt8;
+  if (oid === NUMERIC_OID) return keepString;
+  // pg's TypeId enum lists only built-in oids, but any oid is valid at run time.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+  return pg.types.getTypeParser(oid, 'text') as (value: string) => unknown;
+}
+
 async function openPostgres(url: string, schema: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     options: `-c search_path=${schema}`,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-        if (oid === INT8_OID) return parseInt8;
-        if (oid === NUMERIC_OID) return keepString;
-        return pg.types.getTypeParser(oid, format ?? 'text');
-      }) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: typeParserFor as typeof pg.types.getTypeParser },
   });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);

@@ -100,7 +100,7 @@ export class ApiKeyService {
       revoked_at: null,
     };
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<AuthTables & { tenants: { id: string; quotas: { max_api_keys: number } } }>();
+      const tables = tx.$extendTables<AuthTables & { tenants: { id: string; quotas: { max_api_keys: number } } }>();
       const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
       if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
       const { count } = await tables
@@ -108,7 +108,7 @@ export class ApiKeyService {
         .select((eb) => eb.fn.countAll<number>().as('count'))
         .where('revoked_at', 'is', null)
         .executeTakeFirstOrThrow();
-      if (Number(count) >= tenant.quotas.max_api_keys) {
+      if (count >= tenant.quotas.max_api_keys) {
         throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_api_keys)} active API keys`, {
           details: { quota: 'max_api_keys', limit: tenant.quotas.max_api_keys },
         });
@@ -122,7 +122,7 @@ export class ApiKeyService {
   async list(ctx: TenantContext, page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
     const limit = page.limit ?? 50;
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
-      let query = tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -137,7 +137,7 @@ export class ApiKeyService {
    */
   async revoke(ctx: TenantContext, keyId: string): Promise<ApiKey> {
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<AuthTables>();
+      const tables = tx.$extendTables<AuthTables>();
       const current = await tables.selectFrom('api_keys').selectAll().where('id', '=', keyId).forUpdate().executeTakeFirst();
       if (!current) throw new NotFoundError('api key', keyId);
       if (current.revoked_at) return current;
@@ -189,7 +189,7 @@ export class ApiKeyService {
     const cached = this.#cache.get(keyId);
     if (cached !== undefined) return cached ?? undefined;
     const row = await this.#db.withSystem((tx) =>
-      tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+      tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
     );
     this.#cache.set(keyId, row ?? null);
     return row;
@@ -202,7 +202,7 @@ export class ApiKeyService {
     this.#lastUsedWrites.set(row.id, nowMs);
     this.#db
       .withTenant(asTenantId(row.tenant_id), (tx) =>
-        tx.withTables<AuthTables>().updateTable('api_keys').set({ last_used_at: new Date(nowMs) }).where('id', '=', row.id).execute(),
+        tx.$extendTables<AuthTables>().updateTable('api_keys').set({ last_used_at: new Date(nowMs) }).where('id', '=', row.id).execute(),
       )
       .catch((error: unknown) => {
         this.#log.warn('api_key.last_used_write_failed', { key_id: row.id, error: String(error) });

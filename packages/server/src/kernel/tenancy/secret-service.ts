@@ -56,13 +56,13 @@ export class SecretService {
     const now = this.#clock.now();
     const ciphertext = sealAesGcm(this.#key, Buffer.from(input.value, 'utf8'), aad(ctx.tenantId, input.name));
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
+      const tables = tx.$extendTables<TenancyTables>();
       const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
       if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
       const existing = await tables.selectFrom('secrets').select(['created_at']).where('name', '=', input.name).executeTakeFirst();
       if (!existing) {
         const { count } = await tables.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (Number(count) >= tenant.quotas.max_secrets) {
+        if (count >= tenant.quotas.max_secrets) {
           throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_secrets)} secrets`, {
             details: { quota: 'max_secrets', limit: tenant.quotas.max_secrets },
           });
@@ -89,7 +89,7 @@ export class SecretService {
 
   async list(ctx: TenantContext): Promise<SecretMetadata[]> {
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('secrets').select(['name', 'description', 'created_at', 'updated_at']).orderBy('name').execute(),
+      tx.$extendTables<TenancyTables>().selectFrom('secrets').select(['name', 'description', 'created_at', 'updated_at']).orderBy('name').execute(),
     );
     return rows.map(toMetadata);
   }
@@ -97,7 +97,7 @@ export class SecretService {
   /** @throws {SecretNotFoundError} when there is no such secret. */
   async delete(ctx: TenantContext, name: string): Promise<void> {
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const result = await tx.withTables<TenancyTables>().deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
+      const result = await tx.$extendTables<TenancyTables>().deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
       if (result.numDeletedRows === 0n) throw new SecretNotFoundError(name);
       await this.#audit.append(ctx, { kind: 'secret.deleted', subject: { secret: name }, payload: {} }, { tx });
     });
@@ -106,7 +106,7 @@ export class SecretService {
   /** The plaintext of a secret, for in-process use (provider keys). Undefined when absent. */
   async reveal(ctx: TenantContext, name: string): Promise<string | undefined> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('secrets').select(['ciphertext']).where('name', '=', name).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('secrets').select(['ciphertext']).where('name', '=', name).executeTakeFirst(),
     );
     return row ? openAesGcm(this.#key, Buffer.from(row.ciphertext), aad(ctx.tenantId, name)).toString('utf8') : undefined;
   }

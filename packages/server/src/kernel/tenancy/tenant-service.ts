@@ -95,7 +95,7 @@ export class TenantService {
     };
     try {
       await this.#db.withSystem(async (tx) => {
-        await tx.withTables<TenancyTables>().insertInto('tenants').values({ ...row, quotas: JSON.stringify(row.quotas) as never }).execute();
+        await tx.$extendTables<TenancyTables>().insertInto('tenants').values({ ...row, quotas: JSON.stringify(row.quotas) as never }).execute();
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new TenantSlugTakenError(input.slug);
@@ -110,7 +110,7 @@ export class TenantService {
   async listAll(page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: Tenant[]; next_cursor: string | null }> {
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await this.#db.withSystem((tx) => {
-      let query = tx.withTables<TenancyTables>().selectFrom('tenants').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -120,7 +120,7 @@ export class TenantService {
   /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
   async get(ctx: TenantContext): Promise<Tenant> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
     );
     if (!row) throw new NotFoundError('tenant', ctx.tenantId);
     return tenantToWire(row);
@@ -130,7 +130,7 @@ export class TenantService {
   async find(idOrSlug: string): Promise<Tenant | undefined> {
     const row = await this.#db.withSystem((tx) =>
       tx
-        .withTables<TenancyTables>()
+        .$extendTables<TenancyTables>()
         .selectFrom('tenants')
         .selectAll()
         .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
@@ -145,7 +145,7 @@ export class TenantService {
    */
   async update(ctx: TenantContext, input: UpdateTenantInput): Promise<Tenant> {
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
+      const tables = tx.$extendTables<TenancyTables>();
       const current = await tables.selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
       if (!current) throw new NotFoundError('tenant', ctx.tenantId);
       const next: TenantRow = {

@@ -83,12 +83,12 @@ export class UserService {
     };
     try {
       await this.#db.withTenant(ctx.tenantId, async (tx) => {
-        const tables = tx.withTables<TenancyTables>();
+        const tables = tx.$extendTables<TenancyTables>();
         // Locking the tenant row serializes concurrent creations, so the quota check cannot race.
         const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
         if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
         const { count } = await tables.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (Number(count) >= tenant.quotas.max_users) {
+        if (count >= tenant.quotas.max_users) {
           throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_users)} users`, {
             details: { quota: 'max_users', limit: tenant.quotas.max_users },
           });
@@ -106,7 +106,7 @@ export class UserService {
   async list(ctx: TenantContext, page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: User[]; next_cursor: string | null }> {
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
-      let query = tx.withTables<TenancyTables>().selectFrom('users').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -116,7 +116,7 @@ export class UserService {
   /** @throws {NotFoundError} when the user is not in the caller's tenant. */
   async get(ctx: TenantContext, userId: string): Promise<User> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst(),
     );
     if (!row) throw new NotFoundError('user', userId);
     return userToWire(row);
@@ -130,7 +130,7 @@ export class UserService {
   async update(ctx: TenantContext, userId: string, input: UpdateUserInput): Promise<User> {
     const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
+      const tables = tx.$extendTables<TenancyTables>();
       await tables.selectFrom('tenants').select('id').where('id', '=', ctx.tenantId).forUpdate().execute();
       const current = await tables.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
       if (!current) throw new NotFoundError('user', userId);
@@ -162,7 +162,7 @@ export class UserService {
    */
   async authenticate(tenantId: TenantId, email: string, password: string): Promise<User | undefined> {
     const row = await this.#db.withTenant(tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst(),
     );
     if (!row) {
       // Spend the same time as a real check, so timing does not reveal which emails exist.
@@ -176,19 +176,19 @@ export class UserService {
   /** The user's current role and status, for token checks; undefined when gone. */
   async status(tenantId: TenantId, userId: string): Promise<{ role: Role; status: 'active' | 'disabled' } | undefined> {
     return this.#db.withTenant(tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').select(['role', 'status']).where('id', '=', userId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').select(['role', 'status']).where('id', '=', userId).executeTakeFirst(),
     );
   }
 
   async #activeOwnerCount(tx: DbTransaction): Promise<number> {
     const { count } = await tx
-      .withTables<TenancyTables>()
+      .$extendTables<TenancyTables>()
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('role', '=', 'owner')
       .where('status', '=', 'active')
       .executeTakeFirstOrThrow();
-    return Number(count);
+    return count;
   }
 }
 
