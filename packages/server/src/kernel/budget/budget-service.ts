@@ -154,7 +154,7 @@ export class BudgetService {
     if (!Number.isSafeInteger(chargedMicros) || chargedMicros < 0) {
       throw new ValidationError('charge must be a non-negative integer of micro-USD', { field: 'charged_micros' });
     }
-    const outcome = await this.#store.settle(ctx.tenantId, reservationId, chargedMicros, this.#clock.now(), async (tx, settled) => {
+    const outcome = await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now: this.#clock.now() }, async (tx, settled) => {
       await this.#audit.append(
         ctx,
         {
@@ -227,11 +227,12 @@ export class BudgetService {
       if (level === 75) {
         await this.#store.addNotification(ctx.tenantId, { id: this.#ids.next('ntf'), budgetId: b.id, level, message, createdAt: this.#clock.now() });
       }
-      if (level === 100) await this.#cancel(ctx, b, reservation, message);
+      if (level === 100) await this.#cancel(ctx, { budget: b, reservation, reason: message });
     }
   }
 
-  async #cancel(ctx: TenantContext, b: BudgetRecord, reservation: Reservation, reason: string): Promise<void> {
+  async #cancel(ctx: TenantContext, what: { budget: BudgetRecord; reservation: Reservation; reason: string }): Promise<void> {
+    const { budget: b, reservation, reason } = what;
     switch (b.scope) {
       case 'tenant':
         await this.#canceller.cancelTenantTasks(ctx, reason);

@@ -35,13 +35,13 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       const now = at('2030-01-10T12:00:00Z');
       await store.upsert(t, { id: 'bud_t', scope: 'tenant', scopeId: t, period: 'month', limitMicros: 1000 }, now);
       await store.reserve(t, { id: 'res_1', amountMicros: 900, kind: 'llm', item: 'm', scope: {} }, now);
-      const settled = await store.settle(t, 'res_1', 800, now);
+      const settled = await store.settle(t, { reservationId: 'res_1', chargedMicros: 800, now });
       expect(settled?.chargedMicros).toBe(800);
       expect(settled?.budgets[0]).toMatchObject({ spentMicros: 800, reservedMicros: 0, alertLevel: 75 });
       expect(settled?.crossings).toEqual([expect.objectContaining({ fromLevel: 0, toLevel: 75 })]);
-      expect(await store.settle(t, 'res_1', 800, now)).toBeUndefined();
+      expect(await store.settle(t, { reservationId: 'res_1', chargedMicros: 800, now })).toBeUndefined();
       await store.reserve(t, { id: 'res_2', amountMicros: 200, kind: 'llm', item: 'm', scope: {} }, now);
-      const over = await store.settle(t, 'res_2', 200, now);
+      const over = await store.settle(t, { reservationId: 'res_2', chargedMicros: 200, now });
       expect(over?.crossings).toEqual([expect.objectContaining({ fromLevel: 75, toLevel: 100 })]);
     });
 
@@ -61,7 +61,7 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       const t = uniqueTenant();
       await store.upsert(t, { id: 'bud_d', scope: 'tenant', scopeId: t, period: 'day', limitMicros: 100 }, at('2030-01-10T12:00:00Z'));
       await store.reserve(t, { id: 'res_1', amountMicros: 100, kind: 'llm', item: 'm', scope: {} }, at('2030-01-10T12:00:00Z'));
-      await store.settle(t, 'res_1', 100, at('2030-01-10T12:00:01Z'));
+      await store.settle(t, { reservationId: 'res_1', chargedMicros: 100, now: at('2030-01-10T12:00:01Z') });
       expect((await store.reserve(t, { id: 'res_2', amountMicros: 1, kind: 'llm', item: 'm', scope: {} }, at('2030-01-10T23:00:00Z'))).ok).toBe(false);
       const nextDay = at('2030-01-11T00:00:01Z');
       expect((await store.reserve(t, { id: 'res_3', amountMicros: 100, kind: 'llm', item: 'm', scope: {} }, nextDay)).ok).toBe(true);
@@ -75,7 +75,7 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       const day2 = at('2030-01-11T12:00:00Z');
       const charge = async (id: string, amount: number, scope: { agentId?: string; taskId?: string }, item: string, when: Date, kind: 'llm' | 'tool' = 'llm') => {
         await store.reserve(t, { id, amountMicros: amount, kind, item, scope }, when);
-        await store.settle(t, id, amount, when);
+        await store.settle(t, { reservationId: id, chargedMicros: amount, now: when });
       };
       await charge('res_1', 10, { agentId: 'agt_1', taskId: 'task_1' }, 'openai:gpt-5', day1);
       await charge('res_2', 20, { agentId: 'agt_1', taskId: 'task_2' }, 'anthropic:claude-haiku-4-5', day2);
@@ -98,7 +98,7 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       await store.upsert(a, { id: 'bud_a', scope: 'tenant', scopeId: a, period: 'total', limitMicros: 10 }, now);
       expect(await store.list(b, now)).toEqual([]);
       expect((await store.reserve(b, { id: 'res_b', amountMicros: 1_000_000, kind: 'llm', item: 'm', scope: {} }, now)).ok).toBe(true);
-      expect(await store.settle(a, 'res_b', 1, now)).toBeUndefined();
+      expect(await store.settle(a, { reservationId: 'res_b', chargedMicros: 1, now })).toBeUndefined();
     });
   });
 }

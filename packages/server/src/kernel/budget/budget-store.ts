@@ -95,7 +95,7 @@ export interface BudgetStore {
   applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]>;
   reserve(tenantId: string, input: ReservationInput, now: Date): Promise<ReserveOutcome>;
   /** @returns undefined when the reservation is not open. */
-  settle(tenantId: string, reservationId: string, chargedMicros: number, now: Date, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
+  settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean>;
   addNotification(tenantId: string, notification: BudgetNotification): Promise<void>;
   notifications(tenantId: string): Promise<BudgetNotification[]>;

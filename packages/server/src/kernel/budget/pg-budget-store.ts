@@ -29,7 +29,7 @@ interface BudgetRow {
   limit_micros: string | number | bigint;
   spent_micros: string | number | bigint;
   reserved_micros: string | number | bigint;
-  alert_level: number;
+  alert_level: number | string;
 }
 
 const toRecord = (row: BudgetRow): BudgetRecord => ({
@@ -96,7 +96,7 @@ export class PgBudgetStore implements BudgetStore {
 
   async list(tenantId: string, now: Date): Promise<BudgetRecord[]> {
     return this.#tx(tenantId, async (tx) => {
-      await this.#rollover(tx, tenantId, undefined, now);
+      await this.#rollover(tx, { tenantId, ids: undefined, now });
       const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
       return result.rows.map(toRecord);
     });
@@ -106,7 +106,7 @@ export class PgBudgetStore implements BudgetStore {
     return this.#tx(tenantId, async (tx) => {
       const ids = await this.#applicableIds(tx, tenantId, scope);
       if (ids.length === 0) return [];
-      await this.#rollover(tx, tenantId, ids, now);
+      await this.#rollover(tx, { tenantId, ids, now });
       const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and id = any(${ids}::text[]) order by id`.execute(tx);
       return result.rows.map(toRecord);
     });
@@ -116,7 +116,7 @@ export class PgBudgetStore implements BudgetStore {
     try {
       return await this.#tx(tenantId, async (tx) => {
         const ids = await this.#applicableIds(tx, tenantId, input.scope);
-        if (ids.length > 0) await this.#rollover(tx, tenantId, ids, now);
+        if (ids.length > 0) await this.#rollover(tx, { tenantId, ids, now });
         const budgets: BudgetRecord[] = [];
         for (const id of ids) {
           const updated = await sql<BudgetRow>`
@@ -144,7 +144,8 @@ export class PgBudgetStore implements BudgetStore {
     }
   }
 
-  async settle(tenantId: string, reservationId: string, chargedMicros: number, now: Date, within?: WithinTransaction): Promise<SettleOutcome | undefined> {
+  async settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined> {
+    const { reservationId, chargedMicros, now } = charge;
     return this.#tx(tenantId, async (tx) => {
       const closed = await sql<{ budget_ids: string[]; amount_micros: string | number; kind: string; item: string; agent_id: string | null; task_id: string | null; subagent_id: string | null }>`
         update budget_reservations set status = 'settled', charged_micros = ${chargedMicros}, settled_at = ${now}
@@ -219,7 +220,7 @@ export class PgBudgetStore implements BudgetStore {
 
   async notifications(tenantId: string): Promise<BudgetNotification[]> {
     return this.#tx(tenantId, async (tx) => {
-      const result = await sql<{ id: string; budget_id: string; level: number; message: string; created_at: Date | string }>`
+      const result = await sql<{ id: string; budget_id: string; level: number | string; message: string; created_at: Date | string }>`
         select id, budget_id, level, message, created_at from budget_notifications where tenant_id = ${tenantId} order by created_at, id`.execute(tx);
       return result.rows.map((r) => ({ id: r.id, budgetId: r.budget_id, level: Number(r.level), message: r.message, createdAt: new Date(r.created_at) }));
     });
@@ -275,7 +276,8 @@ export class PgBudgetStore implements BudgetStore {
   }
 
   /** Starts a new period for periodic budgets whose period has ended (spent and alerts reset). */
-  async #rollover(tx: DbTransaction, tenantId: string, ids: readonly string[] | undefined, now: Date): Promise<void> {
+  async #rollover(tx: DbTransaction, scope: { tenantId: string; ids: readonly string[] | undefined; now: Date }): Promise<void> {
+    const { tenantId, ids, now } = scope;
     const day = periodStart('day', now);
     const month = periodStart('month', now);
     const only = ids === undefined ? sql`` : sql`and id = any(${[...ids]}::text[])`;

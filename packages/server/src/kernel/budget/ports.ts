@@ -1,4 +1,5 @@
 import type { TenantContext } from '../../shared/context/index.js';
+import type { Logger } from '../../shared/ports/index.js';
 
 /** Events the budget engine raises; the bus (a later issue) implements this port. */
 export interface BudgetEvent {
@@ -55,8 +56,8 @@ export class RecordingTaskCanceller implements TaskCanceller {
  * operators see every threshold; the notification record is written by the service itself.
  */
 export class LoggingBudgetEvents implements BudgetEventSink {
-  readonly #log: import('../../shared/ports/index.js').Logger;
-  constructor(logger: import('../../shared/ports/index.js').Logger) {
+  readonly #log: Logger;
+  constructor(logger: Logger) {
     this.#log = logger.child({ module: 'budget-events' });
   }
   publish(ctx: TenantContext, event: BudgetEvent): Promise<void> {

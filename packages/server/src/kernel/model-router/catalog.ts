@@ -46,7 +46,8 @@ export type ModelOverride = Partial<Omit<ModelEntry, 'id' | 'prices' | 'capabili
 
 const all = { tools: true, vision: true, audio: false, thinking: true };
 const textTools = { tools: true, vision: false, audio: false, thinking: false };
-const entry = (id: string, tier: ModelTier, contextWindow: number, maxOutputTokens: number, prices: [number, number, number], capabilities: ModelCapabilities): ModelEntry => {
+const entry = (id: string, tier: ModelTier, spec: [contextWindow: number, maxOutputTokens: number, prices: [number, number, number], capabilities: ModelCapabilities]): ModelEntry => {
+  const [contextWindow, maxOutputTokens, prices, capabilities] = spec;
   const [provider = '', model = ''] = id.split(/:(.*)/s);
   return {
     id, provider, model, tier, contextWindow, maxOutputTokens,
@@ -61,19 +62,19 @@ const entry = (id: string, tier: ModelTier, contextWindow: number, maxOutputToke
  * prices; tenants may override on top.
  */
 export const DEFAULT_MODEL_CATALOG: readonly ModelEntry[] = [
-  entry('anthropic:claude-opus-4-1', 'large', 200_000, 32_000, [15, 75, 1.5], all),
-  entry('anthropic:claude-sonnet-4-5', 'mid', 200_000, 64_000, [3, 15, 0.3], all),
-  entry('anthropic:claude-haiku-4-5', 'small', 200_000, 64_000, [1, 5, 0.1], all),
-  entry('openai:gpt-5', 'large', 400_000, 128_000, [1.25, 10, 0.125], all),
-  entry('openai:gpt-5-mini', 'mid', 400_000, 128_000, [0.25, 2, 0.025], all),
-  entry('openai:gpt-5-nano', 'small', 400_000, 128_000, [0.05, 0.4, 0.005], all),
-  entry('openai:gpt-4.1', 'mid', 1_047_576, 32_768, [2, 8, 0.5], { ...all, thinking: false }),
-  entry('google:gemini-2.5-pro', 'large', 1_048_576, 65_536, [1.25, 10, 0.125], { ...all, audio: true }),
-  entry('google:gemini-2.5-flash', 'mid', 1_048_576, 65_536, [0.3, 2.5, 0.03], { ...all, audio: true }),
-  entry('google:gemini-2.5-flash-lite', 'small', 1_048_576, 65_536, [0.1, 0.4, 0.01], { ...all, audio: true }),
-  entry('ollama:*', 'small', 8_192, 4_096, [0, 0, 0], textTools),
-  entry('local:*', 'small', 4_096, 2_048, [0, 0, 0], { ...textTools, tools: true }),
-  entry('scripted:*', 'mid', 1_000_000, 100_000, [0, 0, 0], { tools: true, vision: false, audio: false, thinking: true }),
+  entry('anthropic:claude-opus-4-1', 'large', [200_000, 32_000, [15, 75, 1.5], all]),
+  entry('anthropic:claude-sonnet-4-5', 'mid', [200_000, 64_000, [3, 15, 0.3], all]),
+  entry('anthropic:claude-haiku-4-5', 'small', [200_000, 64_000, [1, 5, 0.1], all]),
+  entry('openai:gpt-5', 'large', [400_000, 128_000, [1.25, 10, 0.125], all]),
+  entry('openai:gpt-5-mini', 'mid', [400_000, 128_000, [0.25, 2, 0.025], all]),
+  entry('openai:gpt-5-nano', 'small', [400_000, 128_000, [0.05, 0.4, 0.005], all]),
+  entry('openai:gpt-4.1', 'mid', [1_047_576, 32_768, [2, 8, 0.5], { ...all, thinking: false }]),
+  entry('google:gemini-2.5-pro', 'large', [1_048_576, 65_536, [1.25, 10, 0.125], { ...all, audio: true }]),
+  entry('google:gemini-2.5-flash', 'mid', [1_048_576, 65_536, [0.3, 2.5, 0.03], { ...all, audio: true }]),
+  entry('google:gemini-2.5-flash-lite', 'small', [1_048_576, 65_536, [0.1, 0.4, 0.01], { ...all, audio: true }]),
+  entry('ollama:*', 'small', [8_192, 4_096, [0, 0, 0], textTools]),
+  entry('local:*', 'small', [4_096, 2_048, [0, 0, 0], { ...textTools, tools: true }]),
+  entry('scripted:*', 'mid', [1_000_000, 100_000, [0, 0, 0], { tools: true, vision: false, audio: false, thinking: true }]),
 ];
 
 function applyOverrides(base: readonly ModelEntry[], overrides: readonly ModelOverride[]): ModelEntry[] {

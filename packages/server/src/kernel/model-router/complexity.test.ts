@@ -12,7 +12,7 @@ describe('estimateComplexity', () => {
 
   it('raises the score for code, tools, domain words and depth, staying within [0, 1]', () => {
     const tools = Array.from({ length: 8 }, (_, i) => ({ name: `t${String(i)}`, description: '', parameters: {} }));
-    const history = Array.from({ length: 30 }, (_, i) => ({ role: (i % 2 ? 'assistant' : 'user') as 'user' | 'assistant', content: 'x' }));
+    const history = Array.from({ length: 30 }, (_, i) => ({ role: i % 2 ? ('assistant' as const) : ('user' as const), content: 'x' }));
     const code = '```ts\nfunction f() { return 1; }\nclass A {}\nconst g = () => f();\nimport x from "y";\n```';
     const estimate = estimateComplexity([...history, { role: 'user', content: `Refactor and optimize this distributed algorithm for security; prove no deadlock.\n${code}`.repeat(30) }], tools);
     expect(estimate.level).toBe('high');

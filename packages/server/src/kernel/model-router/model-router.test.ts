@@ -40,7 +40,11 @@ class FakeProvider implements ModelProvider {
     const step = this.#steps.shift() ?? this.#fallback;
     if ('error' in step) throw step.error();
     if ('hang' in step) {
-      await new Promise((_, reject) => options.signal?.addEventListener('abort', () => reject(new ProviderAbortedError(this.name))));
+      await new Promise((_, reject) => {
+        options.signal?.addEventListener('abort', () => {
+          reject(new ProviderAbortedError(this.name));
+        });
+      });
       return;
     }
     yield { type: 'text_delta', text: step.text };
@@ -211,7 +215,9 @@ describe('ModelRouter', () => {
       const { router, ctx, beta, budget } = setup({ alpha });
       await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 10_000_000 });
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 20);
+      setTimeout(() => {
+      controller.abort();
+    }, 20);
       await expect(router.call(ctx, { messages: ask('hi'), signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
       expect(beta.calls).toEqual([]);
       expect((await budget.listBudgets(ctx))[0]).toMatchObject({ reservedMicros: 0, spentMicros: 0 });

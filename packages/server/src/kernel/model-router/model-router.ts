@@ -210,7 +210,7 @@ export class ModelRouter {
       }
       // Throws BUDGET_EXHAUSTED before this provider is called.
       const reservation = await this.#d.budget.reserve(ctx, { amountMicros: candidate.maxCostMicros, kind: 'llm', item: candidate.modelId, ...(request.scope ? { scope: request.scope } : {}) });
-      const outcome = await this.#attempt(ctx, candidate, request, tools);
+      const outcome = await this.#attempt(ctx, candidate, { ...request, tools });
       if (outcome.ok) {
         const entry = this.#d.catalog.get(ctx.tenantId, candidate.modelId);
         const cost = costMicros(entry.prices, outcome.response.usage);
@@ -249,8 +249,7 @@ export class ModelRouter {
   async #attempt(
     ctx: TenantContext,
     candidate: RoutedModel,
-    request: ModelRequest,
-    tools: readonly ToolDefinition[],
+    request: ModelRequest & { readonly tools: readonly ToolDefinition[] },
   ): Promise<{ ok: true; response: ChatResponse; attempts: number; latencyMs: number } | { ok: false; error: unknown; attempts: number }> {
     const timeoutMs = this.#d.timeoutMs ?? 120_000;
     let attempts = 0;
@@ -261,7 +260,7 @@ export class ModelRouter {
       const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
       try {
         const provider = await this.#d.providers.resolve(ctx, candidate.provider);
-        const response = await provider.chat(request.messages, tools, {
+        const response = await provider.chat(request.messages, request.tools, {
           model: candidate.model,
           signal,
           ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
@@ -282,7 +281,7 @@ export class ModelRouter {
         if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) return { ok: false, error, attempts };
         if (!this.#d.breakers.tryAcquire(candidate.provider)) return { ok: false, error: new ProviderCircuitOpenError(candidate.provider), attempts };
         try {
-          await this.#sleep(retryDelayMs(this.#retry, attempts, retryAfter, this.#d.random), request.signal);
+          await this.#sleep(retryDelayMs(this.#retry, attempts, { retryAfterMs: retryAfter, random: this.#d.random }), request.signal);
         } catch (sleepError) {
           return { ok: false, error: new ProviderAbortedError(candidate.provider, sleepError), attempts };
         }

@@ -1,3 +1,5 @@
+import type { TenantContext } from '../../shared/context/index.js';
+
 /**
  * The provider port (spec §23): what the router needs from an LLM provider. `runtime/providers`
  * implements it for each vendor; the kernel never imports the runtime, so `app/` plugs them in.
@@ -117,5 +119,5 @@ export async function collectStream(stream: AsyncIterable<StreamChunk>): Promise
 
 /** Finds the provider for a tenant (the tenant's own key may select its own client). */
 export interface ProviderResolver {
-  resolve(ctx: import('../../shared/context/index.js').TenantContext, provider: string): Promise<ModelProvider>;
+  resolve(ctx: TenantContext, provider: string): Promise<ModelProvider>;
 }

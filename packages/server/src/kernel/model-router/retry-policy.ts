@@ -15,7 +15,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, initialDelayM
  * Delay before retry number `attempt` (1-based): exponential backoff with full jitter (spec §42),
  * or the provider's retry-after when it sent one. `random` is injected so tests are exact.
  */
-export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+export function retryDelayMs(policy: RetryPolicy, attempt: number, options: { retryAfterMs?: number | undefined; random?: (() => number) | undefined } = {}): number {
+  const { retryAfterMs, random = Math.random } = options;
   if (retryAfterMs !== undefined) return retryAfterMs;
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
   return Math.round(random() * ceiling);

@@ -167,8 +167,8 @@ export class AnthropicProvider implements ModelProvider {
     } catch (error) {
       throw toProviderError(this.name, error, {
         signal: options.signal,
-        status: error instanceof Anthropic.APIError ? error.status : undefined,
-        headers: error instanceof Anthropic.APIError ? error.headers : undefined,
+        status: error instanceof Anthropic.APIError ? (error.status as number | undefined) : undefined,
+        headers: error instanceof Anthropic.APIError ? (error.headers as Headers | undefined) : undefined,
       });
     }
     // Some SDKs end an aborted stream quietly instead of throwing.

@@ -1,4 +1,4 @@
-import { ApiError, GoogleGenAI, type Content, type FunctionDeclaration, type Part } from '@google/genai';
+import { ApiError, FunctionResponse, GoogleGenAI, type Content, type FunctionDeclaration, type Part } from '@google/genai';
 
 import {
   collectStream,
@@ -25,9 +25,11 @@ function toContents(messages: readonly ChatMessage[]): { system: string; content
   for (const message of messages) {
     if (message.role === 'system') continue;
     if (message.role === 'tool') {
-      const part: Part = {
-        functionResponse: { name: message.name ?? '', response: { output: message.content }, ...(message.toolCallId ? { id: message.toolCallId } : {}) },
-      };
+      const functionResponse = new FunctionResponse();
+      functionResponse.name = message.name ?? '';
+      functionResponse.response = { output: message.content };
+      if (message.toolCallId) functionResponse.id = message.toolCallId;
+      const part: Part = { functionResponse };
       contents.push({ role: 'user', parts: [part] });
     } else if (message.role === 'assistant') {
       const parts: Part[] = message.content ? [{ text: message.content }] : [];

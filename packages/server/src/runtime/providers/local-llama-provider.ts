@@ -119,7 +119,7 @@ export class LocalLlamaProvider implements ModelProvider {
       chunks.push(chunk);
       wake?.();
     };
-    const job = this.#queue.then(() => this.#generate(messages, tools, options, push));
+    const job = this.#queue.then(() => this.#generate({ messages, tools, options }, push));
     this.#queue = job.catch(() => undefined);
     job.then(
       () => {
@@ -144,15 +144,14 @@ export class LocalLlamaProvider implements ModelProvider {
       });
       wake = undefined;
     }
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error('local generation failed', { cause: failure });
   }
 
   async #generate(
-    messages: readonly ChatMessage[],
-    tools: readonly ToolDefinition[],
-    options: ChatOptions,
+    request: { messages: readonly ChatMessage[]; tools: readonly ToolDefinition[]; options: ChatOptions },
     push: (chunk: StreamChunk) => void,
   ): Promise<void> {
+    const { messages, tools, options } = request;
     if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     const { module, llama } = await this.#runtimeLoaded();
     const model = await this.#model(llama, options.model);
@@ -182,7 +181,7 @@ export class LocalLlamaProvider implements ModelProvider {
       const usage = { inputTokens, outputTokens, cachedInputTokens: 0 };
       const stop = result.metadata.stopReason;
       if (grammar) {
-        const parsed = parseGrammarOutput(this.name, result.response, tools, stop);
+        const parsed = parseGrammarOutput(this.name, { text: result.response, stop }, tools);
         if (parsed.kind === 'answer') {
           push({ type: 'text_delta', text: parsed.text });
           push({ type: 'done', usage, stopReason: 'end' });
@@ -272,7 +271,8 @@ function toolGrammarSchema(tools: readonly ToolDefinition[]): Record<string, unk
 
 type GrammarOutput = { kind: 'answer'; text: string } | { kind: 'tool'; name: string; arguments: unknown };
 
-function parseGrammarOutput(provider: string, text: string, tools: readonly ToolDefinition[], stop: string): GrammarOutput {
+function parseGrammarOutput(provider: string, output: { text: string; stop: string }, tools: readonly ToolDefinition[]): GrammarOutput {
+  const { text, stop } = output;
   let value: unknown;
   try {
     value = JSON.parse(text);

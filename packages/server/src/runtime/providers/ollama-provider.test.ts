@@ -44,7 +44,9 @@ describe('OllamaProvider (wire level)', () => {
     if (full.kind !== 'ndjson') throw new Error('expected ndjson');
     server.enqueue({ ...full, delayMs: 40 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 60);
+    setTimeout(() => {
+      controller.abort();
+    }, 60);
     await expect(provider.chat([{ role: 'user', content: 'x' }], [], { model: 'm', signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 });

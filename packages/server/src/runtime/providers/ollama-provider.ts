@@ -57,7 +57,7 @@ export class OllamaProvider implements ModelProvider {
   ): AsyncIterable<StreamChunk> {
     const ollamaTools: Tool[] = tools.map((tool) => ({
       type: 'function',
-      function: { name: tool.name, description: tool.description, parameters: tool.parameters as NonNullable<Tool['function']['parameters']> },
+      function: { name: tool.name, description: tool.description, parameters: tool.parameters },
     }));
     let toolIndex = 0;
     let done: { inputTokens: number; outputTokens: number; reason: string | undefined } | undefined;

@@ -100,15 +100,17 @@ describe('OpenAiProvider (wire level)', () => {
   it('stops with ProviderAbortedError when the caller aborts', async () => {
     server.enqueue({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
     await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm', signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 
   it('never puts the API key in an error message or its details', async () => {
     server.enqueue({ kind: 'json', status: 401, body: { error: { message: 'bad key' } } });
-    const error = (await provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' }).catch((e: unknown) => e)) as Error;
-    expect(error).toBeInstanceOf(ProviderRejectedError);
-    expect(`${error.message} ${JSON.stringify((error as ProviderRejectedError).details)}`).not.toContain(KEY);
+    const error: unknown = await provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' }).catch((e: unknown) => e);
+    if (!(error instanceof ProviderRejectedError)) throw new Error('expected ProviderRejectedError');
+    expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain(KEY);
   });
 
   it('speaks to any OpenAI-compatible base URL under its own provider name', async () => {

@@ -140,8 +140,8 @@ export class OpenAiProvider implements ModelProvider {
     } catch (error) {
       throw toProviderError(this.name, error, {
         signal: options.signal,
-        status: error instanceof OpenAI.APIError ? error.status : undefined,
-        headers: error instanceof OpenAI.APIError ? error.headers : undefined,
+        status: error instanceof OpenAI.APIError ? (error.status as number | undefined) : undefined,
+        headers: error instanceof OpenAI.APIError ? (error.headers as Headers | undefined) : undefined,
       });
     }
     // Some SDKs end an aborted stream quietly instead of throwing.

@@ -24,10 +24,10 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
 /** Maps an HTTP status from a vendor to our typed error. */
 export function errorForStatus(
   provider: string,
-  status: number,
-  headers: { get(name: string): string | null } | undefined,
+  response: { status: number; headers: { get(name: string): string | null } | undefined },
   cause: unknown,
 ): ProviderError {
+  const { status, headers } = response;
   if (status === 429) return new ProviderRateLimitedError(provider, retryAfterMs(headers), cause);
   if (status === 408) return new ProviderTimeoutError(provider, 0, cause);
   if (status >= 500) return new ProviderUnavailableError(provider, status, cause);
@@ -45,7 +45,7 @@ export function toProviderError(
 ): ProviderError {
   if (error instanceof ProviderError) return error;
   if (context.signal?.aborted) return new ProviderAbortedError(provider, error);
-  if (context.status !== undefined) return errorForStatus(provider, context.status, context.headers, error);
+  if (context.status !== undefined) return errorForStatus(provider, { status: context.status, headers: context.headers }, error);
   const name = error instanceof Error ? error.name : '';
   if (/timeout/i.test(name)) return new ProviderTimeoutError(provider, 0, error);
   if (error instanceof SyntaxError) return new ProviderBadResponseError(provider, 'malformed response stream', { cause: error });

@@ -66,7 +66,9 @@ describe('ScriptedProvider.chat', () => {
   it('honours delays and aborts during them', async () => {
     const provider = new ScriptedProvider({ scripts: { s: { turns: [{ reply: { text: 'late' }, delay_ms: 5_000 }] } } });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 20);
+    setTimeout(() => {
+      controller.abort();
+    }, 20);
     await expect(provider.chat(user('x'), [], { model: 's', signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 

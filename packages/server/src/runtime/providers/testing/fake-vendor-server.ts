@@ -114,7 +114,11 @@ export class FakeVendorServer implements AsyncDisposable {
   async close(): Promise<void> {
     for (const res of this.#open) res.destroy();
     this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => {
+        resolve();
+      });
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
