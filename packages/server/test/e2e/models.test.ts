@@ -64,3 +64,54 @@ describe('models, router, budgets and costs end to end', () => {
     expect((unknown as AetherApiError).status).toBe(400);
   });
 });
+
+describe('aether models | budget | cost (CLI against the running server)', () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { runCli } = await import('../../src/cli/index.js');
+    const out: string[] = [];
+    const err: string[] = [];
+    const unused = (): never => {
+      throw new Error('the launcher is not used by these commands');
+    };
+    const code = await runCli(
+      {
+        io: {
+          out: (text: string) => {
+            out.push(text);
+          },
+          err: (text: string) => {
+            err.push(text);
+          },
+        },
+        settings: { home: dir, defaultUrl: platform.url, url: platform.url, apiKey: platform.ownerKey, profile: 'default' },
+        launcher: { init: unused, serve: unused, doctor: unused },
+        fetch: undefined,
+      },
+      'test',
+      argv,
+    );
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('lists models, sets and shows a budget, and reports costs as JSON', async () => {
+    const models = await cli('--format', 'json', 'models');
+    expect(models.code).toBe(0);
+    expect(JSON.parse(models.out)).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'openai:gpt-5', tier: 'large' })]));
+
+    const set = await cli('--format', 'json', 'budget', 'set', '25', '--scope', 'agent', '--id', 'agt_cli', '--period', 'day');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.out)).toMatchObject({ scope: 'agent', scope_id: 'agt_cli', limit_usd: 25 });
+    const show = await cli('budget', 'show');
+    expect(show.out).toMatch(/agt_cli/);
+
+    const cost = await cli('--format', 'json', 'cost', '--by', 'model');
+    expect(cost.code).toBe(0);
+    expect(JSON.parse(cost.out).at(-1)).toMatchObject({ key: 'TOTAL' });
+  });
+
+  it('refuses bad options with exit code 2 before calling the server', async () => {
+    expect((await cli('budget', 'set', 'ten')).code).toBe(2);
+    expect((await cli('budget', 'set', '5', '--scope', 'agent')).code).toBe(2);
+    expect((await cli('cost', '--by', 'week')).code).toBe(2);
+  });
+});
