@@ -68,6 +68,17 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect((await store.list(t, nextDay))[0]).toMatchObject({ spentMicros: 0, reservedMicros: 100, alertLevel: 0, periodStart: at('2030-01-11T00:00:00Z') });
     });
 
+    it('keeps a new period even when the first reservation of the period is refused', async () => {
+      const store = makeStore();
+      const t = uniqueTenant();
+      await store.upsert(t, { id: 'bud_d', scope: 'tenant', scopeId: t, period: 'day', limitMicros: 100 }, at('2030-01-10T12:00:00Z'));
+      await store.reserve(t, { id: 'res_1', amountMicros: 100, kind: 'llm', item: 'm', scope: {} }, at('2030-01-10T12:00:00Z'));
+      await store.settle(t, { reservationId: 'res_1', chargedMicros: 100, now: at('2030-01-10T12:00:01Z') });
+      const nextDay = at('2030-01-11T08:00:00Z');
+      expect((await store.reserve(t, { id: 'res_2', amountMicros: 101, kind: 'llm', item: 'm', scope: {} }, nextDay)).ok).toBe(false);
+      expect((await store.reserve(t, { id: 'res_3', amountMicros: 60, kind: 'llm', item: 'm', scope: {} }, nextDay)).ok).toBe(true);
+    });
+
     it('sums settled costs by agent, task, model and day, and task economics', async () => {
       const store = makeStore();
       const t = uniqueTenant();

@@ -61,6 +61,8 @@ const COLUMNS = sql`id, scope, scope_id, period, period_start, limit_micros, spe
  */
 export class PgBudgetStore implements BudgetStore {
   readonly #db: Database;
+  /** Per tenant, the day start up to which this process has already rolled periods over. */
+  readonly #rolledOver = new Map<string, number>();
 
   constructor(deps: { db: Database }) {
     this.#db = deps.db;
@@ -95,28 +97,28 @@ export class PgBudgetStore implements BudgetStore {
   }
 
   async list(tenantId: string, now: Date): Promise<BudgetRecord[]> {
+    await this.#ensureRolledOver(tenantId, now);
     return this.#tx(tenantId, async (tx) => {
-      await this.#rollover(tx, { tenantId, ids: undefined, now });
       const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
       return result.rows.map(toRecord);
     });
   }
 
   async applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]> {
+    await this.#ensureRolledOver(tenantId, now);
     return this.#tx(tenantId, async (tx) => {
       const ids = await this.#applicableIds(tx, tenantId, scope);
       if (ids.length === 0) return [];
-      await this.#rollover(tx, { tenantId, ids, now });
       const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and id = any(${ids}::text[]) order by id`.execute(tx);
       return result.rows.map(toRecord);
     });
   }
 
   async reserve(tenantId: string, input: ReservationInput, now: Date): Promise<ReserveOutcome> {
+    await this.#ensureRolledOver(tenantId, now);
     try {
       return await this.#tx(tenantId, async (tx) => {
         const ids = await this.#applicableIds(tx, tenantId, input.scope);
-        if (ids.length > 0) await this.#rollover(tx, { tenantId, ids, now });
         const budgets: BudgetRecord[] = [];
         for (const id of ids) {
           const updated = await sql<BudgetRow>`
@@ -275,16 +277,21 @@ export class PgBudgetStore implements BudgetStore {
     return result.rows.map((r) => r.id);
   }
 
-  /** Starts a new period for periodic budgets whose period has ended (spent and alerts reset). */
-  async #rollover(tx: DbTransaction, scope: { tenantId: string; ids: readonly string[] | undefined; now: Date }): Promise<void> {
-    const { tenantId, ids, now } = scope;
+  /**
+   * Starts a new period for the tenant's periodic budgets whose period has ended (spent and alerts
+   * reset). Every period starts at a UTC day start, so once this process has rolled a tenant over
+   * for today it skips the statement until tomorrow: budgets created since carry today's start.
+   * It runs in its own transaction, so a refused reservation cannot roll the rollover back.
+   */
+  async #ensureRolledOver(tenantId: string, now: Date): Promise<void> {
     const day = periodStart('day', now);
     const month = periodStart('month', now);
-    const only = ids === undefined ? sql`` : sql`and id = any(${[...ids]}::text[])`;
-    await sql`
+    if ((this.#rolledOver.get(tenantId) ?? -1) >= day.getTime()) return;
+    await this.#tx(tenantId, (tx) => sql`
       update budget_limits set spent_micros = 0, alert_level = 0,
         period_start = case period when 'day' then ${day}::timestamptz else ${month}::timestamptz end
-      where tenant_id = ${tenantId} ${only} and period <> 'total'
-        and period_start < case period when 'day' then ${day}::timestamptz else ${month}::timestamptz end`.execute(tx);
+      where tenant_id = ${tenantId} and period <> 'total'
+        and period_start < case period when 'day' then ${day}::timestamptz else ${month}::timestamptz end`.execute(tx));
+    this.#rolledOver.set(tenantId, day.getTime());
   }
 }
