@@ -21,7 +21,7 @@ import { ModelRouter, type ModelRouterDeps } from './model-router.js';
 import { collectStream, type ChatOptions, type ModelProvider, type StreamChunk } from './provider-port.js';
 import { ResponseCache } from './response-cache.js';
 
-type Step = { text: string; inputTokens?: number; outputTokens?: number } | { error: () => Error } | { hang: true };
+type Step = { text: string; inputTokens?: number; outputTokens?: number; breakAfterText?: () => Error } | { error: () => Error } | { hang: true };
 
 /** A provider answering from a queue of steps; records the models it was asked for. */
 class FakeProvider implements ModelProvider {
@@ -48,6 +48,7 @@ class FakeProvider implements ModelProvider {
       return;
     }
     yield { type: 'text_delta', text: step.text };
+    if (step.breakAfterText) throw step.breakAfterText();
     yield { type: 'done', usage: { inputTokens: step.inputTokens ?? 1000, outputTokens: step.outputTokens ?? 500, cachedInputTokens: 0 }, stopReason: 'end' };
   }
 }
@@ -256,4 +257,39 @@ describe('ModelRouter', () => {
       expect(alpha.calls).toEqual([]);
     });
   });
+
+  describe('ModelRouter.stream', () => {
+    it('streams chunks and yields done only after the charge is settled and audited', async () => {
+      const { router, budget, ctx, audit } = setup();
+      await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 10_000_000 });
+      const seen: string[] = [];
+      for await (const chunk of router.stream(ctx, { messages: ask('hi') })) {
+        seen.push(chunk.type);
+        if (chunk.type === 'done') expect((await budget.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 2000, reservedMicros: 0 });
+      }
+      expect(seen).toEqual(['text_delta', 'done']);
+      expect(audit.entries.find((e) => e.entry.kind === 'llm.call')?.entry.payload).toMatchObject({ streamed: true, cost_micros: 2000 });
+    });
+
+    it('falls back before the first chunk, and after output has started fails closed at the reserved cost', async () => {
+      const alpha = new FakeProvider('alpha', [{ error: () => new ProviderRejectedError('alpha', 400) }, { text: 'partial', breakAfterText: () => new ProviderUnavailableError('alpha', 502) }]);
+      const { router, budget, ctx, beta } = setup({ alpha });
+      await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 10_000_000 });
+      const first: string[] = [];
+      for await (const chunk of router.stream(ctx, { messages: ask('hi') })) first.push(chunk.type);
+      expect(first).toEqual(['text_delta', 'done']);
+      expect(beta.calls).toEqual(['small-2']);
+
+      const before = (await budget.listBudgets(ctx))[0]?.spentMicros ?? 0;
+      const decision = await router.explain(ctx, { messages: ask('hi') });
+      const texts: string[] = [];
+      const run = (async () => {
+        for await (const chunk of router.stream(ctx, { messages: ask('hi') })) if (chunk.type === 'text_delta') texts.push(chunk.text);
+      })();
+      await expect(run).rejects.toBeInstanceOf(ProviderUnavailableError);
+      expect(texts).toEqual(['partial']);
+      expect((await budget.listBudgets(ctx))[0]).toMatchObject({ spentMicros: before + (decision.chain[0]?.maxCostMicros ?? -1), reservedMicros: 0 });
+    });
+  });
 });
+

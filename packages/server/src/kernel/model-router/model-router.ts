@@ -12,9 +12,10 @@ import {
   ProviderError,
   ProviderRateLimitedError,
   ProviderTimeoutError,
+  ProviderBadResponseError,
   RoutingDeniedError,
 } from './errors.js';
-import type { ChatMessage, ChatResponse, ProviderResolver, ToolDefinition } from './provider-port.js';
+import type { ChatMessage, ChatOptions, ChatResponse, ModelProvider, ProviderResolver, StreamChunk, ToolDefinition } from './provider-port.js';
 import { ResponseCache } from './response-cache.js';
 import { DEFAULT_RETRY_POLICY, realSleep, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
 import { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
@@ -168,24 +169,7 @@ export class ModelRouter {
    * @throws {ProviderAbortedError} when the caller's signal aborted.
    */
   async call(ctx: TenantContext, request: ModelRequest): Promise<ModelCallResult> {
-    const decision = await this.explain(ctx, request);
-    await this.#d.audit.append(ctx, {
-      kind: 'model.routed',
-      subject: scopeSubject(request.scope),
-      payload: {
-        chain: decision.chain.map((m) => m.modelId),
-        complexity_score: decision.complexity.score,
-        complexity_level: decision.complexity.level,
-        budget_utilisation: decision.budget.utilisation,
-        latency: decision.latency,
-        delivery: decision.delivery,
-        denied: decision.denied ?? null,
-        reasons: [...decision.reasons, ...decision.complexity.reasons],
-      },
-    });
-    if (decision.denied !== undefined) throw new RoutingDeniedError(decision.denied);
-    if (decision.chain.length === 0) throw new ModelCallFailedError([]);
-
+    const decision = await this.#routeOrDeny(ctx, request);
     const tools = request.tools ?? [];
     const deterministic = request.temperature === 0 && this.#d.cache !== undefined;
     const cacheKey = deterministic
@@ -210,10 +194,15 @@ export class ModelRouter {
       }
       // Throws BUDGET_EXHAUSTED before this provider is called.
       const reservation = await this.#d.budget.reserve(ctx, { amountMicros: candidate.maxCostMicros, kind: 'llm', item: candidate.modelId, ...(request.scope ? { scope: request.scope } : {}) });
-      const outcome = await this.#attempt(ctx, candidate, { ...request, tools });
+      const outcome = await this.#attempt(ctx, { candidate, userSignal: request.signal }, async (provider, signal) => {
+        const response = await provider.chat(request.messages, tools, this.#chatOptions(candidate, request, signal));
+        this.#d.breakers.onSuccess(candidate.provider);
+        return response;
+      });
       if (outcome.ok) {
+        const response = outcome.value;
         const entry = this.#d.catalog.get(ctx.tenantId, candidate.modelId);
-        const cost = costMicros(entry.prices, outcome.response.usage);
+        const cost = costMicros(entry.prices, response.usage);
         await this.#d.budget.settle(ctx, reservation.id, cost);
         await this.#d.audit.append(ctx, {
           kind: 'llm.call',
@@ -222,17 +211,17 @@ export class ModelRouter {
             model: candidate.modelId,
             attempts: outcome.attempts,
             fallbacks: failures.length,
-            input_tokens: outcome.response.usage.inputTokens,
-            output_tokens: outcome.response.usage.outputTokens,
-            cached_tokens: outcome.response.usage.cachedInputTokens,
+            input_tokens: response.usage.inputTokens,
+            output_tokens: response.usage.outputTokens,
+            cached_tokens: response.usage.cachedInputTokens,
             cost_micros: cost,
             reserved_micros: candidate.maxCostMicros,
-            stop_reason: outcome.response.stopReason,
+            stop_reason: response.stopReason,
             latency_ms: outcome.latencyMs,
           },
         });
-        if (cacheKey !== undefined) this.#d.cache?.set(cacheKey, candidate.modelId, outcome.response);
-        return { response: outcome.response, modelId: candidate.modelId, costMicros: cost, cached: false, attempts: outcome.attempts, decision };
+        if (cacheKey !== undefined) this.#d.cache?.set(cacheKey, candidate.modelId, response);
+        return { response, modelId: candidate.modelId, costMicros: cost, cached: false, attempts: outcome.attempts, decision };
       }
       await this.#d.budget.release(ctx, reservation.id);
       lastError = outcome.error;
@@ -246,33 +235,127 @@ export class ModelRouter {
     throw new ModelCallFailedError(failures, lastError);
   }
 
-  async #attempt(
+  /**
+   * Routes one call and streams its chunks. Retries and fallbacks happen only before the first
+   * chunk: once output has reached the caller, a failure ends the stream with the error, and the
+   * reservation is charged in full because the vendor's real usage is unknown (fail closed).
+   * The `done` chunk is yielded after the charge is settled and audited.
+   * @throws the same errors as `call`.
+   */
+  async *stream(ctx: TenantContext, request: ModelRequest): AsyncGenerator<StreamChunk, void, undefined> {
+    const decision = await this.#routeOrDeny(ctx, request);
+    const tools = request.tools ?? [];
+    const failures: { model: string; attempts: number; error: string }[] = [];
+    let lastError: unknown;
+    for (const candidate of decision.chain) {
+      if (!this.#d.breakers.tryAcquire(candidate.provider)) {
+        failures.push({ model: candidate.modelId, attempts: 0, error: 'PROVIDER_CIRCUIT_OPEN' });
+        lastError = new ProviderCircuitOpenError(candidate.provider);
+        continue;
+      }
+      const reservation = await this.#d.budget.reserve(ctx, { amountMicros: candidate.maxCostMicros, kind: 'llm', item: candidate.modelId, ...(request.scope ? { scope: request.scope } : {}) });
+      const opened = await this.#attempt(ctx, { candidate, userSignal: request.signal }, async (provider, signal) => {
+        const iterator = provider.chatStream(request.messages, tools, this.#chatOptions(candidate, request, signal))[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        return { iterator, first };
+      });
+      if (!opened.ok) {
+        await this.#d.budget.release(ctx, reservation.id);
+        lastError = opened.error;
+        failures.push({ model: candidate.modelId, attempts: opened.attempts, error: isAppError(opened.error) ? opened.error.code : 'UNKNOWN' });
+        if (opened.error instanceof ProviderAbortedError) break;
+        continue;
+      }
+      let next = opened.value.first;
+      try {
+        while (!next.done) {
+          const chunk = next.value;
+          if (chunk.type === 'done') {
+            this.#d.breakers.onSuccess(candidate.provider);
+            const cost = costMicros(this.#d.catalog.get(ctx.tenantId, candidate.modelId).prices, chunk.usage);
+            await this.#d.budget.settle(ctx, reservation.id, cost);
+            await this.#d.audit.append(ctx, {
+              kind: 'llm.call',
+              subject: scopeSubject(request.scope),
+              payload: { model: candidate.modelId, attempts: opened.attempts, fallbacks: failures.length, streamed: true, input_tokens: chunk.usage.inputTokens, output_tokens: chunk.usage.outputTokens, cached_tokens: chunk.usage.cachedInputTokens, cost_micros: cost, reserved_micros: candidate.maxCostMicros, stop_reason: chunk.stopReason },
+            });
+            yield chunk;
+            return;
+          }
+          yield chunk;
+          next = await opened.value.iterator.next();
+        }
+        throw new ProviderBadResponseError(candidate.provider, 'stream ended without a done chunk');
+      } catch (error) {
+        if (error instanceof ProviderError && error.retryable) this.#d.breakers.onFailure(candidate.provider);
+        await this.#d.budget.settle(ctx, reservation.id, candidate.maxCostMicros);
+        failures.push({ model: candidate.modelId, attempts: opened.attempts, error: isAppError(error) ? error.code : 'UNKNOWN' });
+        await this.#auditFailure(ctx, request, failures);
+        throw error;
+      }
+    }
+    await this.#auditFailure(ctx, request, failures);
+    if (lastError instanceof ProviderAbortedError) throw lastError;
+    throw new ModelCallFailedError(failures, lastError);
+  }
+
+  #chatOptions(candidate: RoutedModel, request: ModelRequest, signal: AbortSignal): ChatOptions {
+    return {
+      model: candidate.model,
+      signal,
+      ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.stopSequences === undefined ? {} : { stopSequences: request.stopSequences }),
+      ...(request.thinkingBudgetTokens === undefined ? {} : { thinkingBudgetTokens: request.thinkingBudgetTokens }),
+    };
+  }
+
+  /** Explains, audits the decision, and throws when it is a denial or has no model. */
+  async #routeOrDeny(ctx: TenantContext, request: ModelRequest): Promise<RoutingDecision> {
+    const decision = await this.explain(ctx, request);
+    await this.#d.audit.append(ctx, {
+      kind: 'model.routed',
+      subject: scopeSubject(request.scope),
+      payload: {
+        chain: decision.chain.map((m) => m.modelId),
+        complexity_score: decision.complexity.score,
+        complexity_level: decision.complexity.level,
+        budget_utilisation: decision.budget.utilisation,
+        latency: decision.latency,
+        delivery: decision.delivery,
+        denied: decision.denied ?? null,
+        reasons: [...decision.reasons, ...decision.complexity.reasons],
+      },
+    });
+    if (decision.denied !== undefined) throw new RoutingDeniedError(decision.denied);
+    if (decision.chain.length === 0) throw new ModelCallFailedError([]);
+    return decision;
+  }
+
+  /**
+   * Runs `run` against the candidate's provider with retries: retryable failures feed the circuit
+   * breaker and wait (backoff with jitter, or the provider's retry-after) before the next attempt.
+   */
+  async #attempt<TResult>(
     ctx: TenantContext,
-    candidate: RoutedModel,
-    request: ModelRequest & { readonly tools: readonly ToolDefinition[] },
-  ): Promise<{ ok: true; response: ChatResponse; attempts: number; latencyMs: number } | { ok: false; error: unknown; attempts: number }> {
+    target: { readonly candidate: RoutedModel; readonly userSignal: AbortSignal | undefined },
+    run: (provider: ModelProvider, signal: AbortSignal) => Promise<TResult>,
+  ): Promise<{ ok: true; value: TResult; attempts: number; latencyMs: number } | { ok: false; error: unknown; attempts: number }> {
     const timeoutMs = this.#d.timeoutMs ?? 120_000;
+    const { candidate, userSignal } = target;
     let attempts = 0;
     for (;;) {
       attempts++;
       const started = performance.now();
       const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+      const signal = userSignal ? AbortSignal.any([userSignal, timeout]) : timeout;
       try {
         const provider = await this.#d.providers.resolve(ctx, candidate.provider);
-        const response = await provider.chat(request.messages, request.tools, {
-          model: candidate.model,
-          signal,
-          ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
-          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-          ...(request.stopSequences === undefined ? {} : { stopSequences: request.stopSequences }),
-          ...(request.thinkingBudgetTokens === undefined ? {} : { thinkingBudgetTokens: request.thinkingBudgetTokens }),
-        });
-        this.#d.breakers.onSuccess(candidate.provider);
-        return { ok: true, response, attempts, latencyMs: performance.now() - started };
+        const value = await run(provider, signal);
+        return { ok: true, value, attempts, latencyMs: performance.now() - started };
       } catch (caught) {
         let error = caught;
-        if (timeout.aborted && !request.signal?.aborted) error = new ProviderTimeoutError(candidate.provider, timeoutMs, caught);
+        if (timeout.aborted && !userSignal?.aborted) error = new ProviderTimeoutError(candidate.provider, timeoutMs, caught);
         const retryable = error instanceof ProviderError && error.retryable;
         if (retryable) this.#d.breakers.onFailure(candidate.provider);
         this.#log.warn('llm.attempt-failed', { tenantId: ctx.tenantId, model: candidate.modelId, attempt: attempts, code: isAppError(error) ? error.code : 'UNKNOWN' });
@@ -281,7 +364,7 @@ export class ModelRouter {
         if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) return { ok: false, error, attempts };
         if (!this.#d.breakers.tryAcquire(candidate.provider)) return { ok: false, error: new ProviderCircuitOpenError(candidate.provider), attempts };
         try {
-          await this.#sleep(retryDelayMs(this.#retry, attempts, { retryAfterMs: retryAfter, random: this.#d.random }), request.signal);
+          await this.#sleep(retryDelayMs(this.#retry, attempts, { retryAfterMs: retryAfter, random: this.#d.random }), userSignal);
         } catch (sleepError) {
           return { ok: false, error: new ProviderAbortedError(candidate.provider, sleepError), attempts };
         }
