@@ -19,6 +19,7 @@ import {
   OperatorKeyService,
   TokenService,
   TtlCache,
+  type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
@@ -131,16 +132,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
     // Tenant status and quotas are read on every request; a short cache keeps that off the database.
-    const tenantCache = new TtlCache<{ active: boolean; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
-    async function tenantFacts(tenantId: TenantId): Promise<{ active: boolean; requestsPerMinute: number } | null> {
+    const tenantCache = new TtlCache<{ status: TenantStatus; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
+    async function tenantFacts(tenantId: TenantId): Promise<{ status: TenantStatus; requestsPerMinute: number } | null> {
       const cached = tenantCache.get(tenantId);
       if (cached !== undefined) return cached;
       const tenant = await tenants.find(tenantId);
-      const facts = tenant && tenant.id === tenantId ? { active: tenant.status === 'active', requestsPerMinute: tenant.quotas.requests_per_minute } : null;
+      const facts = tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
       tenantCache.set(tenantId, facts);
       return facts;
     }
-    const isTenantActive = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.active ?? false;
+    const tenantStatus = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.status;
 
     const userDirectory: UserDirectory = {
       async authenticate(tenantRef, email, password) {
@@ -150,9 +151,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         return user ? { id: user.id, role: user.role, tenantId: asTenantId(tenant.id) } : undefined;
       },
       status: (tenantId, userId) => users.status(tenantId, userId),
-      isTenantActive,
+      tenantStatus,
     };
-    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, isTenantActive });
+    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, tenantStatus });
     const operatorKeys = new OperatorKeyService({ db, clock, ids });
     const tokens = new TokenService({
       db,
