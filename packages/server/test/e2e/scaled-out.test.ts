@@ -47,7 +47,7 @@ describeWithService('postgres', 'scaled out on PostgreSQL, Redis and NATS', () =
       const outcomes: (number | string)[] = [];
       for (let index = 0; index < 6; index += 1) {
         const client = index % 2 === 0 ? one : two;
-        outcomes.push(await client.getMe({}).then(() => 200, (error: { code: string }) => error.code));
+        outcomes.push(await client.getMe({}).then(() => 200, (error: unknown) => (error as { code: string }).code));
       }
       expect(outcomes).toEqual([200, 200, 200, 200, 200, 'RATE_LIMITED']);
       const redis = new Redis(testServices.redisUrl);
