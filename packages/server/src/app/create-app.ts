@@ -18,7 +18,6 @@ import {
   authRoutes,
   OperatorKeyService,
   TokenService,
-  TtlCache,
   type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
@@ -131,15 +130,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
-    // Tenant status and quotas are read on every request; a short cache keeps that off the database.
-    const tenantCache = new TtlCache<{ status: TenantStatus; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
+    // Tenant status and quotas are read on every request, from TenantService's short-lived cache.
     async function tenantFacts(tenantId: TenantId): Promise<{ status: TenantStatus; requestsPerMinute: number } | null> {
-      const cached = tenantCache.get(tenantId);
-      if (cached !== undefined) return cached;
       const tenant = await tenants.find(tenantId);
-      const facts = tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
-      tenantCache.set(tenantId, facts);
-      return facts;
+      return tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
     }
     const tenantStatus = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.status;
 

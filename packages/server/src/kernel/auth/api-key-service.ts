@@ -11,7 +11,7 @@ import { displayPrefix, mintCredential, type ParsedCredential } from './credenti
 import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError, TenantSuspendedError } from './errors.js';
 import { roleAtLeast } from './permissions.js';
 import type { ApiKeyRow, AuthTables } from './tables.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../shared/cache/index.js';
 
 export interface ApiKeyServiceDeps {
   readonly db: Database;

@@ -19,7 +19,6 @@ export {
 } from './permissions.js';
 export { authRoutes, type AuthRoutesDeps } from './routes.js';
 export { TokenService, type IssuedTokens, type TokenServiceDeps, type TokenSubject } from './token-service.js';
-export { TtlCache } from './ttl-cache.js';
 export {
   ApiKeyExpiredError,
   ApiKeyRevokedError,
