@@ -18,7 +18,7 @@ import {
   authRoutes,
   OperatorKeyService,
   TokenService,
-  TtlCache,
+  type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
@@ -35,6 +35,7 @@ import {
 import { ProviderRegistry } from '../runtime/providers/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
+import { TtlCache } from '../shared/cache/index.js';
 import { ValidationError } from '../shared/errors/index.js';
 import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
@@ -147,17 +148,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
-    // Tenant status and quotas are read on every request; a short cache keeps that off the database.
-    const tenantCache = new TtlCache<{ active: boolean; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
-    async function tenantFacts(tenantId: TenantId): Promise<{ active: boolean; requestsPerMinute: number } | null> {
-      const cached = tenantCache.get(tenantId);
-      if (cached !== undefined) return cached;
+    // Tenant status and quotas are read on every request, from TenantService's short-lived cache.
+    async function tenantFacts(tenantId: TenantId): Promise<{ status: TenantStatus; requestsPerMinute: number } | null> {
       const tenant = await tenants.find(tenantId);
-      const facts = tenant && tenant.id === tenantId ? { active: tenant.status === 'active', requestsPerMinute: tenant.quotas.requests_per_minute } : null;
-      tenantCache.set(tenantId, facts);
-      return facts;
+      return tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
     }
-    const isTenantActive = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.active ?? false;
+    const tenantStatus = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.status;
 
     const userDirectory: UserDirectory = {
       async authenticate(tenantRef, email, password) {
@@ -167,9 +163,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         return user ? { id: user.id, role: user.role, tenantId: asTenantId(tenant.id) } : undefined;
       },
       status: (tenantId, userId) => users.status(tenantId, userId),
-      isTenantActive,
+      tenantStatus,
     };
-    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, isTenantActive });
+    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, tenantStatus });
     const operatorKeys = new OperatorKeyService({ db, clock, ids });
     const tokens = new TokenService({
       db,
