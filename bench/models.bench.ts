@@ -1,4 +1,3 @@
-/* eslint-disable n/no-process-env -- the bench finds its PostgreSQL like the integration tests do */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

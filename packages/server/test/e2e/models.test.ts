@@ -106,7 +106,7 @@ describe('aether models | budget | cost (CLI against the running server)', () =>
 
     const cost = await cli('--format', 'json', 'cost', '--by', 'model');
     expect(cost.code).toBe(0);
-    expect(JSON.parse(cost.out).at(-1)).toMatchObject({ key: 'TOTAL' });
+    expect((JSON.parse(cost.out) as { key: string }[]).at(-1)).toMatchObject({ key: 'TOTAL' });
   });
 
   it('refuses bad options with exit code 2 before calling the server', async () => {
