@@ -107,9 +107,13 @@ export class PgBudgetStore implements BudgetStore {
   async applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]> {
     await this.#ensureRolledOver(tenantId, now);
     return this.#tx(tenantId, async (tx) => {
-      const ids = await this.#applicableIds(tx, tenantId, scope);
-      if (ids.length === 0) return [];
-      const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and id = any(${ids}::text[]) order by id`.execute(tx);
+      const result = await sql<BudgetRow>`
+        select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and (
+          scope = 'tenant'
+          or (scope = 'agent' and scope_id = ${scope.agentId ?? null})
+          or (scope = 'task' and scope_id = ${scope.taskId ?? null})
+          or (scope = 'subagent' and scope_id = ${scope.subAgentId ?? null}))
+        order by id`.execute(tx);
       return result.rows.map(toRecord);
     });
   }

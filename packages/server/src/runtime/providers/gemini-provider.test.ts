@@ -54,4 +54,25 @@ describe('GeminiProvider (wire level)', () => {
     await expect(provider.chat([{ role: 'user', content: 'x' }], [], { model: 'g' })).rejects.toBeInstanceOf(ProviderBadResponseError);
     await expect(provider.chat([{ role: 'user', content: 'x' }], [], { model: 'g' })).rejects.toBeInstanceOf(ProviderBadResponseError);
   });
+
+  it('sends tool results back as functionResponse parts after the model\'s functionCall', async () => {
+    server.enqueue(geminiStream({ text: 'Aether is the upper air.' }));
+    await provider.chat(
+      [
+        { role: 'user', content: 'define aether' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'lookup', argumentsJson: '{"word":"aether"}' }] },
+        { role: 'tool', content: 'the upper air', toolCallId: 'call_0', name: 'lookup' },
+      ],
+      tools,
+      { model: 'g' },
+    );
+    expect(server.requests[0]?.body).toMatchObject({
+      contents: [
+        { role: 'user' },
+        { role: 'model', parts: [{ functionCall: { name: 'lookup', args: { word: 'aether' } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'lookup', response: { output: 'the upper air' } } }] },
+      ],
+    });
+  });
 });
+
