@@ -3,7 +3,6 @@ import { sql } from 'kysely';
 import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
 import {
-  levelOf,
   periodStart,
   type BudgetNotification,
   type BudgetPeriod,
@@ -120,29 +119,45 @@ export class PgBudgetStore implements BudgetStore {
 
   async reserve(tenantId: string, input: ReservationInput, now: Date): Promise<ReserveOutcome> {
     await this.#ensureRolledOver(tenantId, now);
+    const amount = input.amountMicros;
     try {
       return await this.#tx(tenantId, async (tx) => {
-        const ids = await this.#applicableIds(tx, tenantId, input.scope);
-        const budgets: BudgetRecord[] = [];
-        for (const id of ids) {
-          const updated = await sql<BudgetRow>`
-            update budget_limits set reserved_micros = reserved_micros + ${input.amountMicros}, updated_at = ${now}
-            where tenant_id = ${tenantId} and id = ${id} and spent_micros + reserved_micros + ${input.amountMicros} <= limit_micros
-            returning ${COLUMNS}`.execute(tx);
-          const row = updated.rows[0];
-          if (!row) {
-            const current = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
-            const refused = current.rows[0];
-            if (!refused) throw new Error(`budget ${id} vanished`);
-            throw new ReservationRefused(toRecord(refused));
-          }
-          budgets.push(toRecord(row));
+        // One statement: lock the applicable budgets in id order, raise `reserved` only where the
+        // amount still fits, and record the reservation only if it fitted everywhere.
+        const result = await sql<{ ids: string[] | null; rows: BudgetRow[]; inserted: string | number }>`
+          with target as (
+            select id from budget_limits where tenant_id = ${tenantId} and (
+              scope = 'tenant'
+              or (scope = 'agent' and scope_id = ${input.scope.agentId ?? null})
+              or (scope = 'task' and scope_id = ${input.scope.taskId ?? null})
+              or (scope = 'subagent' and scope_id = ${input.scope.subAgentId ?? null}))
+            order by id for update
+          ), upd as (
+            update budget_limits b set reserved_micros = b.reserved_micros + ${amount}, updated_at = ${now}
+            from target t
+            where b.tenant_id = ${tenantId} and b.id = t.id and b.spent_micros + b.reserved_micros + ${amount} <= b.limit_micros
+            returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level
+          ), ins as (
+            insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, kind, item, agent_id, task_id, subagent_id, status, created_at)
+            select ${tenantId}, ${input.id}, coalesce((select array_agg(id order by id) from target), '{}'::text[]), ${amount}, ${input.kind}, ${input.item},
+                   ${input.scope.agentId ?? null}, ${input.scope.taskId ?? null}, ${input.scope.subAgentId ?? null}, 'open', ${now}
+            where (select count(*) from upd) = (select count(*) from target)
+            returning id
+          )
+          select (select array_agg(id order by id) from target) as ids,
+                 (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows,
+                 (select count(*) from ins) as inserted`.execute(tx);
+        const row = result.rows[0];
+        const ids = row?.ids ?? [];
+        if (Number(row?.inserted ?? 0) === 1) {
+          return { ok: true as const, reservation: { ...input, budgetIds: ids }, budgets: (row?.rows ?? []).map(toRecord) };
         }
-        await sql`
-          insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, kind, item, agent_id, task_id, subagent_id, status, created_at)
-          values (${tenantId}, ${input.id}, ${ids}::text[], ${input.amountMicros}, ${input.kind}, ${input.item},
-                  ${input.scope.agentId ?? null}, ${input.scope.taskId ?? null}, ${input.scope.subAgentId ?? null}, 'open', ${now})`.execute(tx);
-        return { ok: true as const, reservation: { ...input, budgetIds: ids }, budgets };
+        const fitted = new Set((row?.rows ?? []).map((r) => r.id));
+        const refusedId = ids.find((id) => !fitted.has(id));
+        const current = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} and id = ${refusedId ?? ''}`.execute(tx);
+        const refused = current.rows[0];
+        if (!refused) throw new Error(`budget ${String(refusedId)} vanished`);
+        throw new ReservationRefused(toRecord(refused));
       });
     } catch (error) {
       if (error instanceof ReservationRefused) return { ok: false, budget: error.budget };
@@ -151,48 +166,61 @@ export class PgBudgetStore implements BudgetStore {
   }
 
   async settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined> {
-    const { reservationId, chargedMicros, now } = charge;
+    const { reservationId, chargedMicros: charged, now } = charge;
     return this.#tx(tenantId, async (tx) => {
-      const closed = await sql<{ budget_ids: string[]; amount_micros: string | number; kind: string; item: string; agent_id: string | null; task_id: string | null; subagent_id: string | null }>`
-        update budget_reservations set status = 'settled', charged_micros = ${chargedMicros}, settled_at = ${now}
-        where tenant_id = ${tenantId} and id = ${reservationId} and status = 'open'
-        returning budget_ids, amount_micros, kind, item, agent_id, task_id, subagent_id`.execute(tx);
-      const row = closed.rows[0];
-      if (!row) return undefined;
-      const amount = Number(row.amount_micros);
-      const budgets: BudgetRecord[] = [];
-      const crossings: ThresholdCrossing[] = [];
-      for (const id of [...row.budget_ids].sort()) {
-        const updated = await sql<BudgetRow>`
-          update budget_limits set reserved_micros = greatest(reserved_micros - ${amount}, 0), spent_micros = spent_micros + ${chargedMicros}, updated_at = ${now}
-          where tenant_id = ${tenantId} and id = ${id}
-          returning ${COLUMNS}`.execute(tx);
-        const budgetRow = updated.rows[0];
-        if (!budgetRow) continue;
-        let budget = toRecord(budgetRow);
-        // This transaction holds the row lock, so the level read here is current: one rise, one signal.
-        const level = levelOf(budget);
-        if (level > budget.alertLevel) {
-          await sql`update budget_limits set alert_level = ${level} where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
-          crossings.push({ budget: { ...budget, alertLevel: level }, fromLevel: budget.alertLevel, toLevel: level });
-          budget = { ...budget, alertLevel: level };
-        }
-        budgets.push(budget);
-      }
+      // One statement: close the reservation, lock its budgets in id order (as `reserve` does, so
+      // the two cannot deadlock), move the amount from reserved to spent, and raise the alert level
+      // to the threshold now reached. `locked` holds each level as it was under the lock, so each
+      // rise is seen by exactly one settlement.
+      const result = await sql<{
+        reservation: { budget_ids: string[]; amount_micros: number | string; kind: string; item: string; agent_id: string | null; task_id: string | null; subagent_id: string | null } | null;
+        rows: (BudgetRow & { previous_level: number | string })[];
+      }>`
+        with r as (
+          update budget_reservations set status = 'settled', charged_micros = ${charged}, settled_at = ${now}
+          where tenant_id = ${tenantId} and id = ${reservationId} and status = 'open'
+          returning budget_ids, amount_micros, kind, item, agent_id, task_id, subagent_id
+        ), locked as (
+          select b.id, b.alert_level from budget_limits b, r
+          where b.tenant_id = ${tenantId} and b.id = any(r.budget_ids) order by b.id for update of b
+        ), upd as (
+          update budget_limits b set
+            reserved_micros = greatest(b.reserved_micros - r.amount_micros, 0),
+            spent_micros = b.spent_micros + ${charged},
+            alert_level = greatest(b.alert_level, case
+              when b.limit_micros = 0 then case when b.spent_micros + ${charged} > 0 then 100 else 0 end
+              when b.spent_micros + ${charged} >= b.limit_micros then 100
+              when (b.spent_micros + ${charged}) * 10 >= b.limit_micros * 9 then 90
+              when (b.spent_micros + ${charged}) * 4 >= b.limit_micros * 3 then 75
+              else 0 end),
+            updated_at = ${now}
+          from r, locked l
+          where b.tenant_id = ${tenantId} and b.id = l.id
+          returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
+        )
+        select (select row_to_json(r) from r) as reservation,
+               (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
+      const row = result.rows[0];
+      const reservation = row?.reservation;
+      if (!reservation) return undefined;
+      const budgets = (row.rows).map(toRecord);
+      const crossings: ThresholdCrossing[] = row.rows
+        .map((r, i) => ({ budget: budgets[i], fromLevel: Number(r.previous_level), toLevel: Number(r.alert_level) }))
+        .filter((c): c is ThresholdCrossing => c.budget !== undefined && c.toLevel > c.fromLevel);
       const outcome: SettleOutcome = {
         reservation: {
           id: reservationId,
-          amountMicros: amount,
-          kind: row.kind as ReservationInput['kind'],
-          item: row.item,
+          amountMicros: Number(reservation.amount_micros),
+          kind: reservation.kind as ReservationInput['kind'],
+          item: reservation.item,
           scope: {
-            ...(row.agent_id === null ? {} : { agentId: row.agent_id }),
-            ...(row.task_id === null ? {} : { taskId: row.task_id }),
-            ...(row.subagent_id === null ? {} : { subAgentId: row.subagent_id }),
+            ...(reservation.agent_id === null ? {} : { agentId: reservation.agent_id }),
+            ...(reservation.task_id === null ? {} : { taskId: reservation.task_id }),
+            ...(reservation.subagent_id === null ? {} : { subAgentId: reservation.subagent_id }),
           },
-          budgetIds: row.budget_ids,
+          budgetIds: reservation.budget_ids,
         },
-        chargedMicros,
+        chargedMicros: charged,
         budgets,
         crossings,
       };
@@ -268,17 +296,6 @@ export class PgBudgetStore implements BudgetStore {
       const row = result.rows[0];
       return { costMicros: Number(row?.cost ?? 0), valueMicros: Number(row?.value ?? 0), tasks: Number(row?.tasks ?? 0) };
     });
-  }
-
-  async #applicableIds(tx: DbTransaction, tenantId: string, scope: BudgetScopeRef): Promise<string[]> {
-    const result = await sql<{ id: string }>`
-      select id from budget_limits where tenant_id = ${tenantId} and (
-        scope = 'tenant'
-        or (scope = 'agent' and scope_id = ${scope.agentId ?? null})
-        or (scope = 'task' and scope_id = ${scope.taskId ?? null})
-        or (scope = 'subagent' and scope_id = ${scope.subAgentId ?? null}))
-      order by id`.execute(tx);
-    return result.rows.map((r) => r.id);
   }
 
   /**
