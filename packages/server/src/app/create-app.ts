@@ -210,7 +210,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       async close() {
         if (closed) return;
         closed = true;
-        await server.close();
+        // In-flight requests get the grace period; connections still open after it are cut.
+        const deadline = setTimeout(() => {
+          logger.warn('server.connections_cut', { grace_ms: config.server.shutdownGraceMs });
+          server.server.closeAllConnections();
+        }, config.server.shutdownGraceMs);
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(deadline);
+        }
         for (const close of closers.reverse()) await close();
       },
     };
