@@ -63,9 +63,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     closing = true;
     done();
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) void reply.header('connection', 'close');
-    done(null, payload);
+    return payload;
   });
 
   app.addHook('onRequest', (request, reply, done) => {
