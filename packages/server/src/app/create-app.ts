@@ -21,7 +21,7 @@ import {
   type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
-import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
+import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, type TaskCanceller } from '../kernel/budget/index.js';
 import {
   CircuitBreakers,
@@ -165,7 +165,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       status: (tenantId, userId) => users.status(tenantId, userId),
       tenantStatus,
     };
-    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, tenantStatus });
+    const apiKeys = new ApiKeyService({
+      db, clock, ids, audit, logger, tenantStatus,
+      enforceKeyQuota: (tx, check) => enforceQuota(tx, { ...check, quota: 'max_api_keys' }),
+    });
     const operatorKeys = new OperatorKeyService({ db, clock, ids });
     const tokens = new TokenService({
       db,
@@ -275,7 +278,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       async close() {
         if (closed) return;
         closed = true;
-        await server.close();
+        // In-flight requests get the grace period; connections still open after it are cut.
+        const deadline = setTimeout(() => {
+          logger.warn('server.connections_cut', { grace_ms: config.server.shutdownGraceMs });
+          server.server.closeAllConnections();
+        }, config.server.shutdownGraceMs);
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(deadline);
+        }
         for (const close of closers.reverse()) await close();
       },
     };
