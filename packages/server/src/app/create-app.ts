@@ -22,7 +22,7 @@ import {
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
-import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, type TaskCanceller } from '../kernel/budget/index.js';
+import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, type TaskCanceller } from '../kernel/budget/index.js';
 import {
   CircuitBreakers,
   InMemoryTenantCatalogSource,
@@ -189,6 +189,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       events: new LoggingBudgetEvents(logger),
       canceller: overrides.taskCanceller ?? noTasksYet(logger),
     });
+    // A reservation outlives its call only if its process died; release it after every attempt
+    // of the longest call could have run (3 attempts of the per-attempt timeout) plus a margin.
+    const reaper = new StaleReservationReaper({ budget, logger, intervalMs: 60_000, maxAgeMs: 3 * config.models.timeoutMs + 60_000 });
+    reaper.start();
+    closers.push(() => reaper.close());
     const catalog = new ModelCatalog({
       deploymentOverrides: config.models.catalogFile
         ? parseCatalogOverrides(await readFile(config.models.catalogFile, 'utf8'), config.models.catalogFile)

@@ -143,3 +143,24 @@ describe('runSlotAuction', () => {
     expect(result.awards).toEqual([{ bidder: 'a', score: 0.1, priceMicros: 0 }]);
   });
 });
+
+describe('StaleReservationReaper.runOnce', () => {
+  it('releases reservations older than the maximum age and audits it per tenant', async () => {
+    const { InMemoryBudgetStore } = await import('./in-memory-budget-store.js');
+    const { StaleReservationReaper } = await import('./stale-reservation-reaper.js');
+    const audit = new InMemoryAuditSink();
+    const clock = new ManualClock(new Date('2030-03-15T10:00:00Z'));
+    const service = new BudgetService({ store: new InMemoryBudgetStore(), audit, clock, ids: new SequentialIdGenerator(), logger: silentLogger, events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller() });
+    const ctx = systemContext(asTenantId('tnt_reaper'), 'test');
+    await service.setBudget(ctx, { scope: 'tenant', period: 'total', limitMicros: 100 });
+    await service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' });
+    await expect(service.reserve(ctx, { amountMicros: 1, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(BudgetExhaustedError);
+    const reaper = new StaleReservationReaper({ budget: service, logger: silentLogger, intervalMs: 60_000, maxAgeMs: 300_000 });
+    expect(await reaper.runOnce()).toBe(0);
+    clock.advance(300_001);
+    expect(await reaper.runOnce()).toBe(1);
+    expect(audit.kinds(ctx.tenantId)).toContain('budget.reservations_expired');
+    await expect(service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' })).resolves.toBeDefined();
+    await reaper.close();
+  });
+});

@@ -1,5 +1,5 @@
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { TenantContext } from '../../shared/context/index.js';
+import { asTenantId, systemContext, type TenantContext } from '../../shared/context/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
@@ -183,6 +183,22 @@ export class BudgetService {
   /** Returns a reservation unused (the work failed or never started). */
   async release(ctx: TenantContext, reservationId: string): Promise<boolean> {
     return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
+  }
+
+  /**
+   * Releases reservations left open longer than `maxAgeMs` (their process died before settling),
+   * so a crash cannot hold budget forever; audits each release per tenant. Returns the count.
+   */
+  async releaseStaleReservations(maxAgeMs: number): Promise<number> {
+    const now = this.#clock.now();
+    const released = await this.#store.releaseStale(new Date(now.getTime() - maxAgeMs), now);
+    for (const { tenantId, released: count } of released) {
+      await this.#audit.append(systemContext(asTenantId(tenantId), 'budget-reaper'), {
+        kind: 'budget.reservations_expired',
+        payload: { released: count, max_age_ms: maxAgeMs },
+      });
+    }
+    return released.reduce((n, r) => n + r.released, 0);
   }
 
   /** The internal price of one tool call. @throws {PriceUnknownError} */

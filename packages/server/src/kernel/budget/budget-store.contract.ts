@@ -101,6 +101,24 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect(await store.taskEconomics(t)).toEqual({ costMicros: 25, valueMicros: 100, tasks: 1 });
     });
 
+    it('releases reservations left open past a cut-off, in every tenant, and no others', async () => {
+      const store = makeStore();
+      const a = uniqueTenant();
+      const b = uniqueTenant();
+      const early = at('2030-01-10T12:00:00Z');
+      const late = at('2030-01-10T12:10:00Z');
+      await store.upsert(a, { id: 'bud_a', scope: 'tenant', scopeId: a, period: 'total', limitMicros: 100 }, early);
+      await store.reserve(a, { id: 'res_old', amountMicros: 60, kind: 'llm', item: 'm', scope: {} }, early);
+      await store.reserve(b, { id: 'res_old_b', amountMicros: 5, kind: 'llm', item: 'm', scope: {} }, early);
+      await store.reserve(a, { id: 'res_new', amountMicros: 30, kind: 'llm', item: 'm', scope: {} }, late);
+      const released = await store.releaseStale(at('2030-01-10T12:05:00Z'), late);
+      expect(released.filter((r) => r.tenantId === a || r.tenantId === b).sort((x, y) => x.tenantId.localeCompare(y.tenantId))).toEqual(
+        [{ tenantId: a, released: 1 }, { tenantId: b, released: 1 }].sort((x, y) => x.tenantId.localeCompare(y.tenantId)),
+      );
+      expect((await store.list(a, late))[0]).toMatchObject({ reservedMicros: 30 });
+      expect(await store.settle(a, { reservationId: 'res_new', chargedMicros: 30, now: late })).toBeDefined();
+    });
+
     it('keeps tenants apart', async () => {
       const store = makeStore();
       const a = uniqueTenant();

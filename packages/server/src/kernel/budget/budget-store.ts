@@ -97,6 +97,11 @@ export interface BudgetStore {
   /** @returns undefined when the reservation is not open. */
   settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean>;
+  /**
+   * Releases, in every tenant, reservations still open that were made before `before` (their
+   * process died between reserve and settle); returns how many, per tenant.
+   */
+  releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]>;
   addNotification(tenantId: string, notification: BudgetNotification): Promise<void>;
   notifications(tenantId: string): Promise<BudgetNotification[]>;
   costs(tenantId: string, by: CostDimension, range: { from?: Date; to?: Date }): Promise<CostRow[]>;

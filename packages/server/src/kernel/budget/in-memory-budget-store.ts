@@ -18,6 +18,7 @@ import {
 } from './budget-store.js';
 
 interface StoredReservation extends Reservation {
+  createdAt: Date;
   status: 'open' | 'settled' | 'released';
   chargedMicros: number;
   settledAt: Date | undefined;
@@ -104,7 +105,7 @@ export class InMemoryBudgetStore implements BudgetStore {
     if (refused) return Promise.resolve({ ok: false, budget: refused });
     const updated = budgets.map((b) => ({ ...b, reservedMicros: b.reservedMicros + input.amountMicros }));
     for (const b of updated) state.budgets.set(b.id, b);
-    const reservation: StoredReservation = { ...input, budgetIds: budgets.map((b) => b.id), status: 'open', chargedMicros: 0, settledAt: undefined };
+    const reservation: StoredReservation = { ...input, budgetIds: budgets.map((b) => b.id), createdAt: now, status: 'open', chargedMicros: 0, settledAt: undefined };
     state.reservations.set(input.id, reservation);
     return Promise.resolve({ ok: true, reservation: { ...input, budgetIds: reservation.budgetIds }, budgets: updated });
   }
@@ -151,6 +152,17 @@ export class InMemoryBudgetStore implements BudgetStore {
       if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - reservation.amountMicros) });
     }
     return Promise.resolve(true);
+  }
+
+  async releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]> {
+    const out: { tenantId: string; released: number }[] = [];
+    for (const [tenantId, state] of this.#tenants) {
+      const stale = [...state.reservations.values()].filter((r) => r.status === 'open' && r.createdAt < before);
+      let released = 0;
+      for (const r of stale) if (await this.release(tenantId, r.id, now)) released++;
+      if (released > 0) out.push({ tenantId, released });
+    }
+    return out;
   }
 
   addNotification(tenantId: string, notification: BudgetNotification): Promise<void> {

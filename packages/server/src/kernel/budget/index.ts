@@ -28,6 +28,7 @@ export { DEFAULT_PRICE_LIST, runSlotAuction, type AuctionBid, type AuctionResult
 export { BudgetExhaustedError, PriceUnknownError, ReservationNotOpenError } from './errors.js';
 export { budgetMigrations } from './migrations.js';
 export { InMemoryBudgetStore } from './in-memory-budget-store.js';
+export { StaleReservationReaper } from './stale-reservation-reaper.js';
 export { PgBudgetStore } from './pg-budget-store.js';
 export { budgetRoutes, type BudgetRoutesDeps } from './routes.js';
 export { LoggingBudgetEvents, RecordingBudgetEvents, RecordingTaskCanceller, type BudgetEvent, type BudgetEventSink, type TaskCanceller } from './ports.js';

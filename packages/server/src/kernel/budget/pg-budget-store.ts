@@ -245,6 +245,18 @@ export class PgBudgetStore implements BudgetStore {
     });
   }
 
+  async releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]> {
+    // Across tenants, so as the owner role; each reservation is released like `release` does.
+    const stale = await this.#db.withSystem((tx) =>
+      sql<{ tenant_id: string; id: string }>`select tenant_id, id from budget_reservations where status = 'open' and created_at < ${before} order by tenant_id, id`.execute(tx),
+    );
+    const counts = new Map<string, number>();
+    for (const row of stale.rows) {
+      if (await this.release(row.tenant_id, row.id, now)) counts.set(row.tenant_id, (counts.get(row.tenant_id) ?? 0) + 1);
+    }
+    return [...counts].map(([tenantId, released]) => ({ tenantId, released }));
+  }
+
   async addNotification(tenantId: string, n: BudgetNotification): Promise<void> {
     await this.#tx(tenantId, async (tx) => {
       await sql`insert into budget_notifications (tenant_id, id, budget_id, level, message, created_at)
