@@ -3,12 +3,20 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { testServices } from '../../infra/database/testing/index.js';
 import { ProviderAbortedError, ProviderPackageMissingError, type StreamChunk } from '../../kernel/model-router/index.js';
 import { LocalLlamaProvider, isLlamaAvailable } from './local-llama-provider.js';
 
 // The shared test model lives outside the project and is never copied into it.
 const MODEL = fileURLToPath(new URL('../../../../../../shared/models/llama-2-tiny-random.gguf', import.meta.url));
 const runnable = existsSync(MODEL) && (await isLlamaAvailable());
+
+describe('LocalLlamaProvider in CI', () => {
+  // CI installs node-llama-cpp (.ci/run); there the local-model tests must run, never skip.
+  it.runIf(testServices.isCi)('has node-llama-cpp and the shared test model', () => {
+    expect({ model: existsSync(MODEL), runnable }).toEqual({ model: true, runnable: true });
+  });
+});
 
 describe('LocalLlamaProvider without node-llama-cpp', () => {
   it('fails with PROVIDER_PACKAGE_MISSING naming the package', async () => {
