@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
-import { SandboxIsolationRefusedError } from '../errors.js';
+import { SandboxFailedError, SandboxIsolationRefusedError } from '../errors.js';
 import { CgroupManager, detectCgroupVersion, type SandboxCgroup } from './cgroups.js';
 import { SANDBOX_UID, writeCuratedEtc } from './curated-etc.js';
 import { createFileOps } from './file-ops.js';
@@ -83,6 +83,7 @@ export class BwrapDriver implements SandboxDriver {
       this.#cgroups = new CgroupManager({ version, root: this.#cgroupRoot, parent: 'aether-bwrap' });
       await mkdir(this.#stateDir, { recursive: true });
       await chmod(this.#stateDir, 0o711);
+      await assertTraversable(this.#stateDir);
       await writeCuratedEtc(join(this.#stateDir, 'etc'));
     })();
     return this.#prepared;
@@ -156,6 +157,17 @@ export class BwrapDriver implements SandboxDriver {
 
   get seccompProgram(): Buffer {
     return this.#seccomp;
+  }
+}
+
+/** bwrap runs as the sandbox's uid, which must be able to reach its workspace through every parent. */
+async function assertTraversable(dir: string): Promise<void> {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const info = await stat(current);
+    if ((info.mode & 0o001) === 0) {
+      throw new SandboxFailedError(`sandbox state directory ${dir} is not reachable by sandbox uids: ${current} lacks o+x`);
+    }
+    if (current === dirname(current)) return;
   }
 }
 

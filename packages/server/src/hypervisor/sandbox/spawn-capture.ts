@@ -32,7 +32,11 @@ function collect(stream: Readable, cap: number, onOverflow: () => void): () => B
   const chunks: Buffer[] = [];
   let size = 0;
   stream.on('data', (chunk: Buffer) => {
-    if (size >= cap) return;
+    if (chunk.length === 0) return;
+    if (size >= cap) {
+      onOverflow();
+      return;
+    }
     const room = cap - size;
     if (chunk.length > room) {
       chunks.push(chunk.subarray(0, room));
