@@ -1,4 +1,4 @@
-import { buildPath, type RouteContract, type RouteInput, type RouteOutput } from './contract.js';
+import { buildPath, parameterText, type RouteContract, type RouteInput, type RouteOutput } from './contract.js';
 import { errorEnvelopeSchema } from './common.js';
 import { apiRoutes, type ApiRoutes } from './routes.js';
 
@@ -46,7 +46,7 @@ function queryString(query: Readonly<Record<string, unknown>> | undefined): stri
   if (!query) return '';
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null) search.set(key, String(value as string | number | boolean));
+    if (value !== undefined && value !== null) search.set(key, parameterText(value));
   }
   const text = search.toString();
   return text ? `?${text}` : '';
@@ -63,7 +63,7 @@ export function createAetherClient(options: AetherClientOptions): AetherClient {
     input: RouteInput<TRoute>,
     callOptions: { signal?: AbortSignal } = {},
   ): Promise<RouteOutput<TRoute>> {
-    const parts = input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+    const parts = input as unknown as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
     const url = `${base}${buildPath(route.path, parts.params)}${queryString(parts.query)}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`;

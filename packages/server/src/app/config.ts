@@ -33,6 +33,8 @@ export interface Config {
   readonly rateLimit: { readonly defaultRequestsPerMinute: number };
   readonly logging: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; readonly logModelData: boolean };
   readonly dashboardDir: string | undefined;
+  /** What the CLI talks to when no flag says otherwise. */
+  readonly cli: { readonly url: string | undefined; readonly apiKey: string | undefined; readonly profile: string };
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -64,6 +66,9 @@ const envSchema = z.object({
   AETHER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   AETHER_LOG_MODEL_DATA: booleanString.default(false),
   AETHER_DASHBOARD_DIR: z.string().optional(),
+  AETHER_URL: z.url().optional(),
+  AETHER_API_KEY: z.string().min(1).optional(),
+  AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
 });
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
@@ -141,6 +146,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rateLimit: { defaultRequestsPerMinute: e.AETHER_RATE_LIMIT_PER_MINUTE },
     logging: { level: e.AETHER_LOG_LEVEL, logModelData: e.AETHER_LOG_MODEL_DATA },
     dashboardDir: e.AETHER_DASHBOARD_DIR,
+    cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
   };
   return deepFreeze(config);
 }
