@@ -11,11 +11,13 @@ export interface SandboxDriversOptions {
   readonly cgroupRoot?: string;
   readonly bwrapPath?: string;
   readonly runscPath?: string;
+  /** Mounted read-only as every sandbox's /usr (the host's, or a built image's). */
+  readonly usrDir?: string;
 }
 
 /** Builds one instance of every driver this code base ships. */
 export function createSandboxDrivers(options: SandboxDriversOptions): Record<DriverName, SandboxDriver> {
-  const common = options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot };
+  const common = { ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }), ...(options.usrDir === undefined ? {} : { usrDir: options.usrDir }) };
   return {
     gvisor: new GvisorDriver({ stateDir: `${options.stateDir}/gvisor`, ...common, ...(options.runscPath ? { runscPath: options.runscPath } : {}) }),
     bwrap: new BwrapDriver({ stateDir: `${options.stateDir}/bwrap`, ...common, ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}) }),
