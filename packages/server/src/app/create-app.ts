@@ -21,6 +21,7 @@ import {
   TtlCache,
   type UserDirectory,
 } from '../kernel/auth/index.js';
+import { createHypervisor, hypervisorMigrations, hypervisorRoutes, type Hypervisor } from '../hypervisor/index.js';
 import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
@@ -35,7 +36,7 @@ import { VERSION } from './version.js';
 const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -59,6 +60,7 @@ export interface App {
   readonly operatorKeys: OperatorKeyService;
   readonly tokens: TokenService;
   readonly audit: AuditSink;
+  readonly hypervisor: Hypervisor;
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, drains them, then closes every resource in reverse order. */
@@ -161,6 +163,29 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const authenticator = new Authenticator({ apiKeys, operatorKeys, tokens, users: userDirectory });
 
+    const hypervisor = await createHypervisor({
+      db,
+      audit,
+      clock,
+      ids,
+      logger,
+      // The tenancy module owns max_vms / max_vcpus / max_memory_mb.
+      quotas: {
+        async vmQuota(ctx) {
+          const tenant = await tenants.get(ctx);
+          return { maxVms: tenant.quotas.max_vms, maxVcpus: tenant.quotas.max_vcpus, maxMemoryMb: tenant.quotas.max_memory_mb };
+        },
+      },
+      options: {
+        stateDir: config.hypervisor.stateDir,
+        policy: { driverByType: config.hypervisor.driverByType, allowNamespaceSecureVm: config.hypervisor.allowNamespaceSecureVm, allowUnisolated: config.hypervisor.allowUnisolated },
+        poolSizes: config.hypervisor.poolSizes,
+        image: config.hypervisor.image,
+        reaperIntervalMs: config.hypervisor.reaperIntervalMs,
+      },
+    });
+    closers.push(() => hypervisor.close());
+
     const rateLimiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock }) : new InMemoryRateLimiter(clock);
     const readiness: Record<string, () => Promise<void>> = { database: () => db.ping() };
     if (redis) {
@@ -192,6 +217,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
         ...authRoutes({ authenticator, tokens, apiKeys }),
         ...tenancyRoutes({ tenants, users, secrets }),
+        ...hypervisorRoutes({ vms: hypervisor.vms, exec: hypervisor.exec }),
       ],
       authenticate: (bearer) => authenticator.authenticate(bearer),
       rateLimiter,
@@ -202,7 +228,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, hypervisor,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });
         logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });
