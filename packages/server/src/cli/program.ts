@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
+import { registerVmCommands } from './commands/vms.js';
 import { describeFailure, type CliContext } from './context.js';
 
 /** Builds the `aether` command tree. Each area registers its commands here. */
@@ -21,6 +22,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerPlatformCommands(program, context);
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
+  registerVmCommands(program, context);
   return program;
 }
 

@@ -1,10 +1,11 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { AetherApiError } from '@aether/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { runCli, type CliIo } from '../../src/cli/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/test-app.js';
 
 let platform: TestPlatform;
@@ -99,4 +100,33 @@ describe.runIf(process.getuid?.() === 0)('hypervisor end to end', () => {
       await client.deleteVm({ params: { vmId: (outcome as { id: string }).id } });
     }
   }, 60_000);
+
+  it('runs `aether exec --lang python hello.py` and `aether vm create|exec|cp|list|rm` through the CLI', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { out: (text) => out.push(text), err: (text) => err.push(text) };
+    const noLauncher = { init: () => Promise.reject(new Error('unused')), serve: () => Promise.reject(new Error('unused')), doctor: () => Promise.resolve([]) };
+    const context = { io, settings: { home: stateDir, defaultUrl: platform.url, url: platform.url, apiKey: platform.ownerKey, profile: 'default' }, launcher: noLauncher, fetch: undefined };
+    const cli = (...argv: string[]) => runCli(context, 'test', argv);
+    const hello = join(stateDir, 'hello.py');
+    await writeFile(hello, 'import sys\nprint("hello from", sys.argv[1])\n');
+    expect(await cli('exec', '--lang', 'python', hello, 'cli')).toBe(0);
+    expect(out.pop()).toBe('hello from cli');
+    await writeFile(hello, 'raise SystemExit(5)\n');
+    expect(await cli('exec', hello)).toBe(5);
+
+    expect(await cli('--format', 'json', 'vm', 'create', '--type', 'devvm')).toBe(0);
+    const vm = JSON.parse(out.pop() ?? '{}') as { id: string };
+    const local = join(stateDir, 'in.txt');
+    await writeFile(local, 'copied in');
+    expect(await cli('vm', 'cp', local, `${vm.id}:dir/in.txt`)).toBe(0);
+    expect(await cli('vm', 'exec', vm.id, '--', '/bin/sh', '-c', 'tr a-z A-Z < dir/in.txt > out.txt; cat out.txt')).toBe(0);
+    expect(out.pop()).toBe('COPIED IN');
+    expect(await cli('vm', 'cp', `${vm.id}:out.txt`, join(stateDir, 'out.txt'))).toBe(0);
+    expect(await readFile(join(stateDir, 'out.txt'), 'utf8')).toBe('COPIED IN');
+    expect(await cli('vm', 'list')).toBe(0);
+    expect(out.pop()).toContain(vm.id);
+    expect(await cli('vm', 'rm', vm.id)).toBe(0);
+    expect(await cli('vm', 'create', '--type', 'bogus')).toBe(2);
+  }, 120_000);
 });
