@@ -7,7 +7,7 @@ import { SandboxFailedError, SandboxIsolationRefusedError } from '../errors.js';
 import { CgroupManager, detectCgroupVersion, type SandboxCgroup } from './cgroups.js';
 import { SANDBOX_UID, writeCuratedEtc } from './curated-etc.js';
 import { createFileOps } from './file-ops.js';
-import type { DriverProbe, ExecRequest, ExecResult, Sandbox, SandboxDriver, SandboxSpec } from './sandbox-driver.js';
+import type { AttachedNetwork, DriverProbe, ExecRequest, ExecResult, Sandbox, SandboxDriver, SandboxSpec } from './sandbox-driver.js';
 import { isolationSatisfies } from './sandbox-driver.js';
 import { buildSandboxSeccompProgram } from './seccomp-bpf.js';
 import { spawnCaptured } from './spawn-capture.js';
@@ -100,7 +100,7 @@ export class BwrapDriver implements SandboxDriver {
     const dir = join(this.#stateDir, spec.name);
     const workspace = join(dir, 'workspace');
     let cgroup: SandboxCgroup | undefined;
-    let network: { proxyUrl: string; close(): Promise<void> } | undefined;
+    let network: AttachedNetwork | undefined;
     let netnsPath: string | undefined;
     try {
       await mkdir(workspace, { recursive: true, mode: 0o700 });
@@ -108,8 +108,8 @@ export class BwrapDriver implements SandboxDriver {
       await chown(workspace, uid, uid);
       cgroup = await cgroups.create(`sb-${spec.name}`, { memoryBytes: spec.memoryMb * 1024 * 1024, vcpus: spec.vcpus, pids: spec.pidsMax });
       if (spec.network.mode === 'proxy') {
-        netnsPath = join(dir, 'netns');
-        network = await spec.network.attach(netnsPath);
+        network = await spec.network.attach();
+        netnsPath = network.namespacePath;
       }
     } catch (error) {
       await network?.close().catch(() => undefined);
@@ -178,7 +178,7 @@ interface BwrapSandboxParts {
   readonly dir: string;
   readonly workspace: string;
   readonly cgroup: SandboxCgroup;
-  readonly network: { proxyUrl: string; close(): Promise<void> } | undefined;
+  readonly network: AttachedNetwork | undefined;
   readonly netnsPath: string | undefined;
   readonly release: () => void;
 }

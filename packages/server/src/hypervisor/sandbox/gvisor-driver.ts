@@ -7,7 +7,7 @@ import { SandboxFailedError, SandboxIsolationRefusedError } from '../errors.js';
 import { CgroupManager, detectCgroupVersion, type SandboxCgroup } from './cgroups.js';
 import { SANDBOX_UID, writeCuratedEtc } from './curated-etc.js';
 import { createFileOps } from './file-ops.js';
-import type { DriverProbe, ExecRequest, ExecResult, Sandbox, SandboxDriver, SandboxSpec } from './sandbox-driver.js';
+import type { AttachedNetwork, DriverProbe, ExecRequest, ExecResult, Sandbox, SandboxDriver, SandboxSpec } from './sandbox-driver.js';
 import { isolationSatisfies } from './sandbox-driver.js';
 import { spawnCaptured } from './spawn-capture.js';
 
@@ -148,7 +148,7 @@ export class GvisorDriver implements SandboxDriver {
     const workspace = join(dir, 'workspace');
     const cgroupName = `gv-${spec.name}`;
     let cgroup: SandboxCgroup | undefined;
-    let network: { proxyUrl: string; close(): Promise<void> } | undefined;
+    let network: AttachedNetwork | undefined;
     // A crash may have left a sandbox of the same name behind.
     await this.forceDelete(spec.name);
     await rm(dir, { recursive: true, force: true });
@@ -166,8 +166,8 @@ export class GvisorDriver implements SandboxDriver {
       cgroup = await cgroups.create(cgroupName, { memoryBytes: spec.memoryMb * 1024 * 1024, vcpus: spec.vcpus, pids: spec.pidsMax * 2 + 512 });
       let netnsPath: string | undefined;
       if (spec.network.mode === 'proxy') {
-        netnsPath = join(dir, 'netns');
-        network = await spec.network.attach(netnsPath);
+        network = await spec.network.attach();
+        netnsPath = network.namespacePath;
       }
       const oci = buildOciSpec({ spec, etcDir: join(this.#stateDir, 'etc'), usrDir: this.#usrDir, workspace, cgroupsPath: `/aether-gvisor/${cgroupName}`, netnsPath });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
@@ -197,7 +197,7 @@ interface GvisorSandboxParts {
   readonly dir: string;
   readonly bundle: string;
   readonly cgroup: SandboxCgroup;
-  readonly network: { proxyUrl: string; close(): Promise<void> } | undefined;
+  readonly network: AttachedNetwork | undefined;
 }
 
 class GvisorSandbox implements Sandbox {

@@ -11,6 +11,7 @@ export { ProcessDriver } from './process-driver.js';
 export {
   ISOLATION_ORDER,
   isolationSatisfies,
+  type AttachedNetwork,
   type DriverName,
   type DriverProbe,
   type ExecRequest,

@@ -23,7 +23,15 @@ export interface DriverProbe {
 /** The network a sandbox gets. `none`: loopback only. `proxy`: only the egress proxy, at `http_proxy`. */
 export type SandboxNetwork =
   | { readonly mode: 'none' }
-  | { readonly mode: 'proxy'; readonly attach: (namespacePath: string) => Promise<{ readonly proxyUrl: string; close(): Promise<void> }> };
+  | { readonly mode: 'proxy'; readonly attach: () => Promise<AttachedNetwork> };
+
+/** A network namespace prepared for one sandbox, with the egress proxy reachable inside it. */
+export interface AttachedNetwork {
+  /** e.g. `/run/netns/<name>`; the sandbox joins it instead of getting an empty one. */
+  readonly namespacePath: string;
+  readonly proxyUrl: string;
+  close(): Promise<void>;
+}
 
 /** What to create. Sizes are hard limits enforced by cgroups (or gVisor) where the driver can. */
 export interface SandboxSpec {
