@@ -49,6 +49,10 @@ export interface Config {
     /** `host` (host /usr read-only) or the directory of an image built by `aether image build`. */
     readonly image: string;
     readonly reaperIntervalMs: number;
+    /** Hosts MicroVMs and DevVMs may reach through the egress proxy; empty means no network. */
+    readonly egressAllowlist: readonly string[];
+    readonly egressPerTenantPerMinute: number;
+    readonly egressPerVmPerMinute: number;
   };
 }
 
@@ -105,6 +109,9 @@ const envSchema = z.object({
   AETHER_HYPERVISOR_POOL: z.string().default(''),
   AETHER_HYPERVISOR_IMAGE: z.string().min(1).default('host'),
   AETHER_HYPERVISOR_REAPER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  AETHER_HYPERVISOR_EGRESS_ALLOWLIST: z.string().default(''),
+  AETHER_HYPERVISOR_EGRESS_PER_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  AETHER_HYPERVISOR_EGRESS_PER_VM_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
 });
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
@@ -210,6 +217,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       poolSizes,
       image: e.AETHER_HYPERVISOR_IMAGE === 'host' ? 'host' : resolve(e.AETHER_HYPERVISOR_IMAGE),
       reaperIntervalMs: e.AETHER_HYPERVISOR_REAPER_INTERVAL_MS,
+      egressAllowlist: e.AETHER_HYPERVISOR_EGRESS_ALLOWLIST.split(',').map((host) => host.trim()).filter(Boolean),
+      egressPerTenantPerMinute: e.AETHER_HYPERVISOR_EGRESS_PER_TENANT_PER_MINUTE,
+      egressPerVmPerMinute: e.AETHER_HYPERVISOR_EGRESS_PER_VM_PER_MINUTE,
     },
   };
   return deepFreeze(config);

@@ -182,6 +182,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         poolSizes: config.hypervisor.poolSizes,
         image: config.hypervisor.image,
         reaperIntervalMs: config.hypervisor.reaperIntervalMs,
+        egressAllowlist: config.hypervisor.egressAllowlist,
+        egressPerTenantPerMinute: config.hypervisor.egressPerTenantPerMinute,
+        egressPerVmPerMinute: config.hypervisor.egressPerVmPerMinute,
       },
     });
     closers.push(() => hypervisor.close());

@@ -3,6 +3,7 @@ import type { Database } from '../infra/database/index.js';
 import type { IdGenerator } from '../shared/ids/index.js';
 import type { Clock, Logger } from '../shared/ports/index.js';
 import { ExecService } from './exec/index.js';
+import { EgressProxy, ProxyNetworkProvider } from './network/index.js';
 import { createSandboxDrivers, probeSandboxes, type DriverName, type DriverProbe, type SandboxDriver } from './sandbox/index.js';
 import { PgVmStore, VmManager, type DriverPolicy, type QuotaSource, type VmNetworkProvider, type VmType } from './vm/index.js';
 
@@ -15,6 +16,10 @@ export interface HypervisorOptions {
   /** `host` (host /usr read-only) or the path of an image built by `aether image build`. */
   readonly image: string;
   readonly reaperIntervalMs: number;
+  /** Hosts MicroVMs and DevVMs may reach through the egress proxy (`*.example.com` allowed). */
+  readonly egressAllowlist: readonly string[];
+  readonly egressPerTenantPerMinute: number;
+  readonly egressPerVmPerMinute: number;
 }
 
 export interface HypervisorDeps {
@@ -25,6 +30,7 @@ export interface HypervisorDeps {
   readonly logger: Logger;
   readonly quotas: QuotaSource;
   readonly options: HypervisorOptions;
+  /** Replaces the egress proxy (tests); by default one is built when an isolating driver is present. */
   readonly network?: VmNetworkProvider;
 }
 
@@ -42,6 +48,14 @@ export async function createHypervisor(deps: HypervisorDeps): Promise<Hypervisor
   const drivers = createSandboxDrivers({ stateDir: deps.options.stateDir, logger: deps.logger, usrDir });
   const probes = await probeSandboxes(drivers);
   deps.logger.info('hypervisor.probed', { drivers: probes.map((probe) => `${probe.driver}:${probe.available ? 'yes' : 'no'}`).join(',') });
+  // Network namespaces need the same privileges as the isolating drivers.
+  const canIsolateNetwork = probes.some((probe) => probe.available && probe.driver !== 'process');
+  const network = deps.network ?? (canIsolateNetwork
+    ? new ProxyNetworkProvider({
+        proxy: new EgressProxy({ logger: deps.logger, clock: deps.clock, perTenantPerMinute: deps.options.egressPerTenantPerMinute, perVmPerMinute: deps.options.egressPerVmPerMinute }),
+        allowlist: deps.options.egressAllowlist,
+      })
+    : undefined);
   const vms = new VmManager({
     drivers,
     probes,
@@ -52,7 +66,7 @@ export async function createHypervisor(deps: HypervisorDeps): Promise<Hypervisor
     ids: deps.ids,
     logger: deps.logger,
     options: { policy: deps.options.policy, poolSizes: deps.options.poolSizes, image: deps.options.image, reaperIntervalMs: deps.options.reaperIntervalMs, maxExecTimeoutMs: 300_000, maxOutputBytes: 8 * 1024 * 1024 },
-    ...(deps.network ? { network: deps.network } : {}),
+    ...(network ? { network } : {}),
   });
   await vms.start();
   const exec = new ExecService({ vms, audit: deps.audit, usrDir });

@@ -8,3 +8,4 @@ export { hostAllowed, isForbiddenAddress } from './address-policy.js';
 export { EgressProxy, systemResolver, type EgressDecision, type EgressPolicy, type EgressProxyDeps, type Resolver } from './egress-proxy.js';
 export { createNetworkNamespace, listenInNamespace, type NetworkNamespace } from './netns.js';
 export { VmTokenIssuer, type VmTokenClaims } from './vm-token.js';
+export { ProxyNetworkProvider } from './proxy-network-provider.js';

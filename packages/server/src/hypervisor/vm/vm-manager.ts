@@ -142,7 +142,8 @@ export class VmManager {
       const id = this.#deps.ids.next('vm');
       const profile = VM_PROFILES[type];
       const wantsNetwork = input.network ?? profile.network !== 'none';
-      const network: SandboxNetwork = wantsNetwork && this.#deps.network ? this.#deps.network.networkFor(ctx, { id, type }) : { mode: 'none' };
+      // The process driver cannot confine a network: its VMs get none.
+      const network: SandboxNetwork = wantsNetwork && this.#deps.network && choice.driver !== 'process' ? this.#deps.network.networkFor(ctx, { id, type }) : { mode: 'none' };
       const isDefaultSized = vcpus === profile.vcpus.default && memoryMb === profile.memoryMb.default;
       let sandbox = network.mode === 'none' && isDefaultSized ? this.#pool.take(type, choice.driver, choice.isolation) : undefined;
       if (sandbox) this.#metrics.poolHits += 1;
