@@ -79,6 +79,7 @@ describe.each(available)('%s sandbox behind the egress proxy', (driverName: Driv
       expect(out).toContain('dns none');
     } finally {
       await sandbox.destroy();
+      await drivers[driverName].settle();
     }
     // the namespace is gone with the sandbox
     expect(existsSync('/run/netns') ? readdirSync('/run/netns').filter((name) => name.includes(String(process.pid))) : []).toEqual([]);

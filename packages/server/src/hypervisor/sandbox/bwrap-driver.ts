@@ -89,6 +89,10 @@ export class BwrapDriver implements SandboxDriver {
     return this.#prepared;
   }
 
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (!isolationSatisfies(this.isolation, spec.requiredIsolation)) {
       throw new SandboxIsolationRefusedError(this.name, spec.requiredIsolation);

@@ -30,6 +30,10 @@ export class ProcessDriver implements SandboxDriver {
     return Promise.resolve({ driver: this.name, isolation: this.isolation, available: true, detail: 'no isolation: development only' });
   }
 
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (spec.requiredIsolation !== 'none') throw new SandboxIsolationRefusedError(this.name, spec.requiredIsolation);
     if (spec.network.mode !== 'none') throw new SandboxIsolationRefusedError(this.name, 'network-policy');

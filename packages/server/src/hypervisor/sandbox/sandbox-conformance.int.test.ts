@@ -93,6 +93,7 @@ describe.each(isolating)('%s sandbox (escape suite)', (driverName: DriverName) =
 
   afterAll(async () => {
     for (const sandbox of live) await sandbox.destroy();
+    await driver.settle();
     // nothing left behind: no cgroups, no state directories
     for (const controller of ['memory', 'pids', 'cpu']) {
       const parent = `/sys/fs/cgroup/${controller}/aether-${driverName}`;
@@ -178,6 +179,16 @@ describe.each(isolating)('%s sandbox (escape suite)', (driverName: DriverName) =
     expect(result.timedOut).toBe(true);
     expect(result.durationMs).toBeLessThan(10_000);
     if (driverName === 'bwrap') expect(await sandbox.processes()).toEqual([]);
+  }, CASE_MS);
+
+  it('leaves no process behind once destroy() returns', async () => {
+    const sandbox = await create();
+    const pending = run(sandbox, ['/bin/sh', '-c', 'sleep 60 & sleep 60'], { timeoutMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await sandbox.processes()).length).toBeGreaterThan(0);
+    await sandbox.destroy();
+    expect(await sandbox.processes()).toEqual([]);
+    await pending;
   }, CASE_MS);
 
   it('truncates an output flood at the cap', async () => {

@@ -94,4 +94,6 @@ export interface SandboxDriver {
   probe(): Promise<DriverProbe>;
   /** @throws {SandboxIsolationRefusedError} when `spec.requiredIsolation` is above this driver. */
   create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Waits for cleanup that `destroy()` left running in the background (runsc's slow `delete`). */
+  settle(): Promise<void>;
 }

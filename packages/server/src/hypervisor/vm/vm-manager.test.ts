@@ -17,6 +17,9 @@ class RecordingDriver implements SandboxDriver {
   readonly created: SandboxSpec[] = [];
   readonly destroyed: string[] = [];
   constructor(readonly name: DriverName, readonly isolation: 'none' | 'namespaces' | 'gvisor') {}
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
   probe(): Promise<DriverProbe> {
     return Promise.resolve({ driver: this.name, isolation: this.isolation, available: true, detail: 'fake' });
   }

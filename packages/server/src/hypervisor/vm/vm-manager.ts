@@ -111,6 +111,7 @@ export class VmManager {
     for (const record of await this.#deps.store.listRunning()) {
       if (this.#sandboxes.has(record.id)) await this.#teardown(this.#systemCtx(record), record, 'destroyed', 'vm.destroyed');
     }
+    await Promise.all(Object.values(this.#deps.drivers).map((driver) => driver.settle()));
   }
 
   metrics(): Readonly<VmMetrics> {
