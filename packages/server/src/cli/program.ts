@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 
+import { registerImageCommands } from './commands/image.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
@@ -23,6 +24,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
   registerVmCommands(program, context);
+  registerImageCommands(program, context);
   return program;
 }
 

@@ -22,3 +22,4 @@ export { EXEC_LIMITS, ExecService, LANGUAGES, type CompileAndRunInput, type Comp
 export { hypervisorRoutes, type HypervisorRoutesDeps } from './routes.js';
 export { createSandboxDrivers, probeSandboxes, type DriverName, type DriverProbe, type SandboxDriver } from './sandbox/index.js';
 export { hypervisorMigrations, StaticQuotaSource, VM_TYPES, VmManager, type DriverPolicy, type QuotaSource, type VmQuota, type VmRecord, type VmType } from './vm/index.js';
+export { AETHER_LINUX_PACKAGES, buildImage, type ImageBuildOptions, type ImageManifest } from './image/index.js';

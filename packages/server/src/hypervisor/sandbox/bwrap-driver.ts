@@ -84,7 +84,7 @@ export class BwrapDriver implements SandboxDriver {
       await mkdir(this.#stateDir, { recursive: true });
       await chmod(this.#stateDir, 0o711);
       await assertTraversable(this.#stateDir);
-      await writeCuratedEtc(join(this.#stateDir, 'etc'));
+      await writeCuratedEtc(join(this.#stateDir, 'etc'), this.#usrDir);
     })();
     return this.#prepared;
   }
@@ -139,7 +139,7 @@ export class BwrapDriver implements SandboxDriver {
       '--ro-bind', this.#usrDir, '/usr',
       '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
       '--ro-bind', etc, '/etc',
-      '--ro-bind-try', '/etc/alternatives', '/etc/alternatives',
+      '--ro-bind-try', join(this.#usrDir, '..', 'etc', 'alternatives'), '/etc/alternatives',
       '--ro-bind-try', '/etc/ssl', '/etc/ssl',
       '--proc', '/proc', '--dev', '/dev',
       '--size', String(options.tmpfsMb * 1024 * 1024), '--tmpfs', '/tmp',

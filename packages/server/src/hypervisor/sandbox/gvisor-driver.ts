@@ -50,7 +50,7 @@ export function buildOciSpec(options: { spec: SandboxSpec; etcDir: string; usrDi
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs' },
       { destination: '/usr', type: 'bind', source: options.usrDir, options: ['rbind', 'ro'] },
       { destination: '/etc', type: 'bind', source: options.etcDir, options: ['rbind', 'ro'] },
-      { destination: '/etc/alternatives', type: 'bind', source: '/etc/alternatives', options: ['rbind', 'ro'] },
+      { destination: '/etc/alternatives', type: 'bind', source: join(options.usrDir, '..', 'etc', 'alternatives'), options: ['rbind', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: [`size=${String(spec.tmpfsMb)}m`, 'mode=1777'] },
       { destination: '/workspace', type: 'bind', source: options.workspace, options: ['rbind', 'rw'] },
     ],
@@ -139,7 +139,7 @@ export class GvisorDriver implements SandboxDriver {
       this.#cgroups = new CgroupManager({ version, root: this.#cgroupRoot, parent: 'aether-gvisor' });
       await mkdir(join(this.#stateDir, 'runsc-root'), { recursive: true, mode: 0o700 });
       await chmod(this.#stateDir, 0o711);
-      await writeCuratedEtc(join(this.#stateDir, 'etc'));
+      await writeCuratedEtc(join(this.#stateDir, 'etc'), this.#usrDir);
     })();
     return this.#prepared;
   }
