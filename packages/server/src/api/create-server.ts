@@ -56,6 +56,18 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' as const } } : {}),
   });
 
+  // While closing, answers end their keep-alive connection, so close() does not wait on clients
+  // that would otherwise hold an idle connection open until its timeout.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     withLogScope({ request_id: request.id, trace_id: traceIdOf(request) }, done);

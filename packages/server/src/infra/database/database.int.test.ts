@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Generated } from 'kysely';
 import { describe, expect, it } from 'vitest';
 
 import { asTenantId } from '../../shared/context/index.js';
@@ -18,7 +18,7 @@ const notes: Migration = {
   up: `create table notes (id serial primary key, tenant_id text not null, body text not null);
 ${tenantRlsSql('notes')}`,
 };
-type NotesTables = { notes: { id: number; tenant_id: string; body: string } };
+type NotesTables = { notes: { id: Generated<number>; tenant_id: string; body: string } };
 
 const tenantA = asTenantId('tnt_a');
 const tenantB = asTenantId('tnt_b');

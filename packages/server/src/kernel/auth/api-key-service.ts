@@ -8,10 +8,10 @@ import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js'
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { displayPrefix, mintCredential, type ParsedCredential } from './credential-format.js';
-import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError } from './errors.js';
+import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError, TenantSuspendedError } from './errors.js';
 import { roleAtLeast } from './permissions.js';
 import type { ApiKeyRow, AuthTables } from './tables.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../shared/cache/index.js';
 
 export interface ApiKeyServiceDeps {
   readonly db: Database;
@@ -19,8 +19,8 @@ export interface ApiKeyServiceDeps {
   readonly ids: IdGenerator;
   readonly audit: AuditSink;
   readonly logger: Logger;
-  /** Whether a tenant may act (exists and is active); from the tenancy module. */
-  readonly isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+  /** The tenant's status (undefined when it does not exist); from the tenancy module. */
+  readonly tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
 }
 
 export interface CreateApiKeyInput {
@@ -48,6 +48,15 @@ function keyToWire(row: ApiKeyRow): ApiKey {
   };
 }
 
+export type TenantStatus = 'active' | 'suspended';
+
+/** @throws {TenantSuspendedError} or {CredentialsInvalidError} unless the tenant is active. */
+export function assertTenantActive(tenantId: TenantId, status: TenantStatus | undefined): Promise<void> {
+  if (status === 'suspended') throw new TenantSuspendedError(tenantId);
+  if (status === undefined) throw new CredentialsInvalidError('The credential\'s tenant no longer exists');
+  return Promise.resolve();
+}
+
 function principalRole(principal: Principal): Role | 'operator' | undefined {
   if (principal.type === 'operator') return 'operator';
   if (principal.type === 'user' || principal.type === 'api_key') return principal.role;
@@ -61,7 +70,7 @@ export class ApiKeyService {
   readonly #ids: IdGenerator;
   readonly #audit: AuditSink;
   readonly #log: Logger;
-  readonly #isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+  readonly #tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
   readonly #cache: TtlCache<ApiKeyRow | null>;
   readonly #lastUsedWrites = new Map<string, number>();
 
@@ -71,7 +80,7 @@ export class ApiKeyService {
     this.#ids = deps.ids;
     this.#audit = deps.audit;
     this.#log = deps.logger.child({ module: 'auth' });
-    this.#isTenantActive = deps.isTenantActive;
+    this.#tenantStatus = deps.tenantStatus;
     this.#cache = new TtlCache({ clock: deps.clock, ttlMs: 5_000 });
   }
 
@@ -167,7 +176,7 @@ export class ApiKeyService {
     if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
     this.#assertUsable(row);
     const tenantId = asTenantId(row.tenant_id);
-    if (!(await this.#isTenantActive(tenantId))) throw new CredentialsInvalidError('The key\'s tenant is suspended or gone');
+    await assertTenantActive(tenantId, await this.#tenantStatus(tenantId));
     this.#touch(row);
     return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
   }

@@ -19,6 +19,7 @@ import {
   OperatorKeyService,
   RefreshTokenReusedError,
   RoleEscalationError,
+  TenantSuspendedError,
   TokenExpiredError,
   TokenService,
 } from './index.js';
@@ -34,8 +35,8 @@ function build(db: Parameters<Parameters<typeof describeEachDatabase>[2]>[0] ext
   const audit = new InMemoryAuditSink();
   const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: quotas });
   const users = new UserService({ db, clock, ids, audit });
-  const isTenantActive = async (tenantId: string) => (await tenants.find(tenantId))?.status === 'active';
-  const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger: silentLogger, isTenantActive });
+  const tenantStatus = async (tenantId: string) => (await tenants.find(tenantId))?.status;
+  const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger: silentLogger, tenantStatus });
   const operatorKeys = new OperatorKeyService({ db, clock, ids });
   const tokens = new TokenService({ db, clock, ids, signingKey: randomBytes(32), accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86_400 });
   const authenticator = new Authenticator({
@@ -48,7 +49,7 @@ function build(db: Parameters<Parameters<typeof describeEachDatabase>[2]>[0] ext
         return user ? { id: user.id, role: user.role, tenantId: asTenantId(tenant.id) } : undefined;
       },
       status: (tenantId, userId) => users.status(tenantId, userId),
-      isTenantActive: (tenantId) => isTenantActive(tenantId),
+      tenantStatus: (tenantId) => tenantStatus(tenantId),
     },
   });
   return { clock, audit, tenants, users, apiKeys, operatorKeys, tokens, authenticator };
@@ -108,6 +109,19 @@ describeEachDatabase('auth', [...tenancyMigrations, ...authMigrations], (getDb) 
       for (let index = 0; index < quotas.max_api_keys; index += 1) await services.apiKeys.create(ctx, { name: `k${String(index)}`, role: 'viewer' });
       await expect(services.apiKeys.create(ctx, { name: 'over', role: 'viewer' })).rejects.toBeInstanceOf(QuotaExceededError);
       expect((await services.apiKeys.list(ctx, {})).items).toHaveLength(quotas.max_api_keys);
+    });
+  });
+
+  describe('Authenticator.authenticate', () => {
+    it('refuses the keys of a suspended tenant with TENANT_SUSPENDED until it is reactivated', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'suspend');
+      const { secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      const operatorCtx = { ...ctx, principal: { type: 'operator' as const, id: 'op' } };
+      await services.tenants.update(operatorCtx, { status: 'suspended' });
+      await expect(services.authenticator.authenticate(secret)).rejects.toBeInstanceOf(TenantSuspendedError);
+      await services.tenants.update(operatorCtx, { status: 'active' });
+      expect((await services.authenticator.authenticate(secret)).tenantId).toBe(ctx.tenantId);
     });
   });
 

@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/ports/index.js';
 import { mintCredential, type ParsedCredential } from './credential-format.js';
 import { CredentialsInvalidError } from './errors.js';
 import type { AuthTables, OperatorKeyRow } from './tables.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../shared/cache/index.js';
 
 export interface OperatorKeyServiceDeps {
   readonly db: Database;

@@ -3,7 +3,7 @@
  * Tenants with their quotas, the users of each tenant, and tenant secrets sealed at rest.
  * Owns tables: tenants, users, secrets. Depends on: shared, infra, kernel/auth (permissions).
  */
-export { LastOwnerError, SecretNotFoundError, TenantSlugTakenError, TenantSuspendedError, UserEmailTakenError } from './errors.js';
+export { LastOwnerError, SecretNotFoundError, TenantSlugTakenError, UserEmailTakenError } from './errors.js';
 export { tenancyMigrations } from './migrations.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { tenancyRoutes, type TenancyRoutesDeps } from './routes.js';

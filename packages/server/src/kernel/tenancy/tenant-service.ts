@@ -5,6 +5,7 @@ import type { Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
+import { TtlCache } from '../../shared/cache/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { TenantSlugTakenError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, toPage } from './pagination.js';
@@ -16,6 +17,11 @@ export interface TenantServiceDeps {
   readonly ids: IdGenerator;
   readonly audit: AuditSink;
   readonly defaultQuotas: Quotas;
+  /**
+   * How long a tenant record may be served from memory. Tenants are read on every request and
+   * change rarely; an update clears this process's copy at once, other processes within this time.
+   */
+  readonly cacheTtlMs?: number;
 }
 
 /** Quota changes; a field left out (or undefined) keeps its current value. */
@@ -65,6 +71,7 @@ export class TenantService {
   readonly #ids: IdGenerator;
   readonly #audit: AuditSink;
   readonly #defaultQuotas: Quotas;
+  readonly #cache: TtlCache<Tenant | null>;
 
   constructor(deps: TenantServiceDeps) {
     this.#db = deps.db;
@@ -72,6 +79,7 @@ export class TenantService {
     this.#ids = deps.ids;
     this.#audit = deps.audit;
     this.#defaultQuotas = deps.defaultQuotas;
+    this.#cache = new TtlCache({ clock: deps.clock, ttlMs: deps.cacheTtlMs ?? 2_000 });
   }
 
   get defaultQuotas(): Quotas {
@@ -119,15 +127,21 @@ export class TenantService {
 
   /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
   async get(ctx: TenantContext): Promise<Tenant> {
+    const cached = this.#cache.get(ctx.tenantId);
+    if (cached) return cached;
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
       tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
     );
     if (!row) throw new NotFoundError('tenant', ctx.tenantId);
-    return tenantToWire(row);
+    const tenant = tenantToWire(row);
+    this.#cache.set(tenant.id, tenant);
+    return tenant;
   }
 
   /** A tenant by id or slug, outside any tenant scope (authentication, operator). */
   async find(idOrSlug: string): Promise<Tenant | undefined> {
+    const cached = this.#cache.get(idOrSlug);
+    if (cached !== undefined) return cached ?? undefined;
     const row = await this.#db.withSystem((tx) =>
       tx
         .$extendTables<TenancyTables>()
@@ -136,7 +150,10 @@ export class TenantService {
         .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
         .executeTakeFirst(),
     );
-    return row ? tenantToWire(row) : undefined;
+    const tenant = row ? tenantToWire(row) : undefined;
+    // Only ids are cached: a slug lookup must always see a tenant created a moment ago elsewhere.
+    if (tenant) this.#cache.set(tenant.id, tenant);
+    return tenant;
   }
 
   /**
@@ -167,6 +184,7 @@ export class TenantService {
       }, { tx });
       return next;
     });
+    this.#cache.delete(ctx.tenantId);
     return tenantToWire(row);
   }
 
