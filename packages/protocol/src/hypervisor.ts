@@ -58,7 +58,8 @@ export const vmFileWriteRequestSchema = z.strictObject({
   path: z.string().min(1).max(4096),
   content_base64: z.base64().max(64 * 1024 * 1024),
 });
-export const vmFileQuerySchema = z.strictObject({ path: z.string().min(1).max(4096) });
+// `path` is checked by the handler after the VM's ownership, so another tenant learns nothing.
+export const vmFileQuerySchema = z.strictObject({ path: z.string().min(1).max(4096).optional() });
 export const vmFileSchema = z.object({ path: z.string(), content_base64: z.string(), size: z.number() });
 
 export const languageSchema = z.enum(['python', 'javascript', 'typescript', 'rust', 'c', 'cpp', 'bash']);

@@ -1,5 +1,6 @@
 import { hypervisorRoutes as contracts, type RunResult, type Vm } from '@aether/protocol';
 
+import { ValidationError } from '../shared/errors/index.js';
 import { defineHandler, requireTenant, type RouteDefinition } from '../shared/http/index.js';
 import type { ExecService, RunOutcome } from './exec/index.js';
 import type { ExecResult } from './sandbox/index.js';
@@ -65,8 +66,12 @@ export function hypervisorRoutes(deps: HypervisorRoutesDeps): RouteDefinition[] 
       return {};
     }),
     defineHandler(contracts.readVmFile, read, async (request) => {
-      const data = await deps.vms.download(requireTenant(request), request.params.vmId, request.query.path, 16 * 1024 * 1024);
-      return { path: request.query.path, content_base64: data.toString('base64'), size: data.length };
+      const ctx = requireTenant(request);
+      await deps.vms.get(ctx, request.params.vmId);
+      const path = request.query.path;
+      if (path === undefined) throw new ValidationError('query parameter path is required', { field: 'path' });
+      const data = await deps.vms.download(ctx, request.params.vmId, path, 16 * 1024 * 1024);
+      return { path, content_base64: data.toString('base64'), size: data.length };
     }),
     defineHandler(contracts.runExec, { kind: 'tenant', permission: 'exec:run' }, async (request) => {
       const body = request.body;
