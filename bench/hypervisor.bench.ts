@@ -23,7 +23,7 @@ function run(command: string, args: readonly string[], fd3?: Buffer): Promise<nu
     child.stdout?.resume();
     child.stderr?.resume();
     child.on('error', reject);
-    child.on('close', (code) => resolve(code ?? -1));
+    child.on('close', (code) => { resolve(code ?? -1); });
   });
 }
 
@@ -55,7 +55,8 @@ async function benchDriver(driverName: DriverName, stateDir: string, record: (fi
     let rawName: string;
     let rawColdName: string;
     if (driverName === 'bwrap') {
-      const bwrap = driver as BwrapDriver;
+      if (!(driver instanceof BwrapDriver)) throw new Error('expected the bwrap driver');
+      const bwrap = driver;
       const workspace = await mkdtemp(join(stateDir, 'raw-'));
       await chmod(workspace, 0o777);
       const line = bwrap.commandLine({ uid: 65534, workspace, tmpfsMb: 64, procsFiles: [], netnsPath: undefined, env: {}, cwd: '/workspace', argv: ['/usr/bin/true'] });

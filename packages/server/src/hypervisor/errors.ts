@@ -79,15 +79,6 @@ export class ToolchainMissingError extends AppError {
   }
 }
 
-/** The egress proxy refused a destination (not allowlisted, private address, or no network). */
-export class EgressDeniedError extends AppError {
-  readonly code = 'EGRESS_DENIED';
-  readonly kind = 'forbidden';
-  constructor(host: string, reason: string) {
-    super(`Egress to ${host} denied: ${reason}`, { details: { host, reason } });
-  }
-}
-
 /** A VM token that is malformed, expired, forged or scoped to another VM/run. */
 export class VmTokenInvalidError extends AppError {
   readonly code = 'VM_TOKEN_INVALID';

@@ -6,7 +6,6 @@
  */
 export { createHypervisor, type Hypervisor, type HypervisorDeps, type HypervisorOptions } from './create-hypervisor.js';
 export {
-  EgressDeniedError,
   ImageBuildFailedError,
   SandboxFailedError,
   SandboxFileNotFoundError,

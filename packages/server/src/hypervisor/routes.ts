@@ -62,7 +62,7 @@ export function hypervisorRoutes(deps: HypervisorRoutesDeps): RouteDefinition[] 
       return { ...runJson(result), driver: result.driver, image: result.image };
     }),
     defineHandler(contracts.writeVmFile, write, async (request) => {
-      await deps.vms.upload(requireTenant(request), request.params.vmId, request.body.path, Buffer.from(request.body.content_base64, 'base64'));
+      await deps.vms.upload(requireTenant(request), request.params.vmId, { path: request.body.path, data: Buffer.from(request.body.content_base64, 'base64') });
       return {};
     }),
     defineHandler(contracts.readVmFile, read, async (request) => {
@@ -70,7 +70,7 @@ export function hypervisorRoutes(deps: HypervisorRoutesDeps): RouteDefinition[] 
       await deps.vms.get(ctx, request.params.vmId);
       const path = request.query.path;
       if (path === undefined) throw new ValidationError('query parameter path is required', { field: 'path' });
-      const data = await deps.vms.download(ctx, request.params.vmId, path, 16 * 1024 * 1024);
+      const data = await deps.vms.download(ctx, request.params.vmId, { path, maxBytes: 16 * 1024 * 1024 });
       return { path, content_base64: data.toString('base64'), size: data.length };
     }),
     defineHandler(contracts.runExec, { kind: 'tenant', permission: 'exec:run' }, async (request) => {

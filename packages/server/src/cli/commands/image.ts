@@ -20,7 +20,7 @@ export function registerImageCommands(program: Command, context: CliContext): vo
         suite: options.suite,
         mirror: options.mirror,
         ...(options.extra ? { extraPackages: options.extra.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
-        onOutput: (line) => context.io.err(line),
+        onOutput: (line) => { context.io.err(line); },
       });
       return { image: options.dir, suite: manifest.suite, packages: manifest.packages.length, use: `AETHER_HYPERVISOR_IMAGE=${options.dir}` };
     }));

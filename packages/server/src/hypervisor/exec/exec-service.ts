@@ -99,7 +99,7 @@ export class ExecService {
     const remaining = (): number => Math.max(1, Math.round(deadline - performance.now()));
     const vm = await this.#vms.createSized(ctx, { type: 'microvm', vcpus: cpus, memoryMb, ttlSeconds: timeoutSeconds + 60, classification: 'internal', network: false });
     try {
-      for (const [path, text] of Object.entries(files)) await this.#vms.upload(ctx, vm.id, path, text);
+      for (const [path, text] of Object.entries(files)) await this.#vms.upload(ctx, vm.id, { path, data: text });
       let compile = { ok: true, output: '' };
       if (spec.compile) {
         const built = await this.#vms.exec(ctx, vm.id, { argv: spec.compile, timeoutMs: remaining(), outputCapBytes: EXEC_LIMITS.maxOutputBytes });

@@ -65,7 +65,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<ImageManif
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
     child.on('error', reject);
-    child.on('close', (status) => resolvePromise(status ?? -1));
+    child.on('close', (status) => { resolvePromise(status ?? -1); });
   }).catch((error: unknown) => {
     throw new ImageBuildFailedError('debootstrap could not run', { cause: error });
   });

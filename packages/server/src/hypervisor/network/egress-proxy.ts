@@ -11,7 +11,7 @@ import { createNetworkNamespace, listenInNamespace } from './netns.js';
 /** Resolves a host name to addresses; injected so tests map test domains without real DNS. */
 export type Resolver = (host: string) => Promise<string[]>;
 
-export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, order: 'verbatim' })).map((entry) => entry.address);
 
 export interface EgressPolicy {
   readonly tenantId: string;
@@ -109,7 +109,7 @@ export class EgressProxy {
           namespacePath: namespace.path,
           proxyUrl: 'http://127.0.0.1:3128',
           close: async () => {
-            await new Promise<void>((resolve) => listener.close(() => resolve()));
+            await new Promise<void>((resolve) => listener.close(() => { resolve(); }));
             server.close();
             server.closeAllConnections();
             await namespace.remove();
@@ -126,12 +126,13 @@ export class EgressProxy {
 
   #httpServer(policy: EgressPolicy): Server {
     const server = createServer((req, res) => void this.#forward(policy, req, res));
-    server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => void this.#tunnel(policy, req, client, head));
+    server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => void this.#tunnel(policy, { req, client, head }));
     server.on('clientError', (_error, socket) => socket.destroy());
     return server;
   }
 
-  async #tunnel(policy: EgressPolicy, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+  async #tunnel(policy: EgressPolicy, connection: { readonly req: IncomingMessage; readonly client: Duplex; readonly head: Buffer }): Promise<void> {
+    const { req, client, head } = connection;
     const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '');
     const host = match?.[1] ?? '';
     const port = Number(match?.[2] ?? 0);

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   web.closeAllConnections();
-  await new Promise<void>((resolve) => web.close(() => resolve()));
+  await new Promise<void>((resolve) => web.close(() => { resolve(); }));
   await rm(stateDir, { recursive: true, force: true });
 });
 

@@ -122,7 +122,7 @@ export class BwrapDriver implements SandboxDriver {
       this.#slots.release(uid);
       throw error;
     }
-    return new BwrapSandbox({ driver: this, spec, uid, dir, workspace, cgroup, network, netnsPath, release: () => this.#slots.release(uid) });
+    return new BwrapSandbox({ driver: this, spec, uid, dir, workspace, cgroup, network, netnsPath, release: () => { this.#slots.release(uid); } });
   }
 
   /** The full host command line for one exec (also used by the benchmark's raw baseline). */

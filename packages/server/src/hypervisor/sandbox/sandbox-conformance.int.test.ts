@@ -55,7 +55,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => hostServer?.close(() => resolve()) ?? resolve());
+  await new Promise<void>((resolve) => {
+    if (hostServer) hostServer.close(() => { resolve(); });
+    else resolve();
+  });
   await rm(hostSecretDir, { recursive: true, force: true });
   await rm(stateDir, { recursive: true, force: true });
 });
@@ -201,8 +204,8 @@ describe.each(isolating)('%s sandbox (escape suite)', (driverName: DriverName) =
     if (!probeBinary) throw new Error('probe binary missing');
     await shared.writeFile('probe', probeBinary);
     const result = await run(shared, ['/bin/sh', '-c', 'chmod +x /workspace/probe && /workspace/probe']);
-    const lines = Object.fromEntries(result.stdout.toString().trim().split('\n').map((line) => {
-      const [name, rc, errno] = line.split(' ');
+    const lines: Record<string, { rc: number; errno: number }> = Object.fromEntries(result.stdout.toString().trim().split('\n').map((line): [string, { rc: number; errno: number }] => {
+      const [name = '', rc, errno] = line.split(' ');
       return [name, { rc: Number(rc), errno: Number(errno) }];
     }));
     const names = ['ptrace', 'unshare', 'mount', 'keyctl', 'bpf', 'userfaultfd', 'perf_event_open', 'tiocsti'];

@@ -93,7 +93,7 @@ export function spawnCaptured(options: SpawnCapturedOptions): Promise<CapturedRu
     timedOut = true;
     kill();
   }, options.timeoutMs);
-  const onAbort = (): void => kill();
+  const onAbort = (): void => { kill(); };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.fd3Data) {
     const fd3 = child.stdio[3] as NodeJS.WritableStream | null;

@@ -52,7 +52,7 @@ export class PgVmStore implements VmStore {
 
   async insert(ctx: TenantContext, record: VmRecord): Promise<void> {
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      await tx.withTables<VmTables>().insertInto('hypervisor_vms').values({
+      await tx.$extendTables<VmTables>().insertInto('hypervisor_vms').values({
         id: record.id,
         tenant_id: record.tenantId,
         type: record.type,
@@ -72,36 +72,37 @@ export class PgVmStore implements VmStore {
 
   async get(ctx: TenantContext, id: string): Promise<VmRecord | undefined> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('id', '=', id).where('tenant_id', '=', ctx.tenantId).executeTakeFirst(),
+      tx.$extendTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('id', '=', id).where('tenant_id', '=', ctx.tenantId).executeTakeFirst(),
     );
     return row ? toRecord(row) : undefined;
   }
 
   async list(ctx: TenantContext, options: { readonly includeDestroyed?: boolean } = {}): Promise<VmRecord[]> {
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
-      let query = tx.withTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('tenant_id', '=', ctx.tenantId);
+      let query = tx.$extendTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('tenant_id', '=', ctx.tenantId);
       if (options.includeDestroyed !== true) query = query.where('state', '!=', 'destroyed');
       return query.orderBy('id').execute();
     });
     return rows.map(toRecord);
   }
 
-  async setState(ctx: TenantContext, id: string, state: VmState, at: Date): Promise<void> {
+  async setState(ctx: TenantContext, id: string, change: { readonly state: VmState; readonly at: Date }): Promise<void> {
+    const { state, at } = change;
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      await tx.withTables<VmTables>().updateTable('hypervisor_vms').set({ state, stopped_at: state === 'running' ? null : at }).where('id', '=', id).where('tenant_id', '=', ctx.tenantId).execute();
+      await tx.$extendTables<VmTables>().updateTable('hypervisor_vms').set({ state, stopped_at: state === 'running' ? null : at }).where('id', '=', id).where('tenant_id', '=', ctx.tenantId).execute();
     });
   }
 
   async listExpired(now: Date): Promise<VmRecord[]> {
     // Across tenants: the reaper is platform work, so it runs as the owner role.
     const rows = await this.#db.withSystem((tx) =>
-      tx.withTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('state', '=', 'running').where('expires_at', '<=', now).orderBy('expires_at').execute(),
+      tx.$extendTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('state', '=', 'running').where('expires_at', '<=', now).orderBy('expires_at').execute(),
     );
     return rows.map(toRecord);
   }
 
   async listRunning(): Promise<VmRecord[]> {
-    const rows = await this.#db.withSystem((tx) => tx.withTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('state', '=', 'running').execute());
+    const rows = await this.#db.withSystem((tx) => tx.$extendTables<VmTables>().selectFrom('hypervisor_vms').selectAll().where('state', '=', 'running').execute());
     return rows.map(toRecord);
   }
 }

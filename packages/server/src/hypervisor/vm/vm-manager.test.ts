@@ -166,8 +166,8 @@ describe('VmManager tenant ownership', () => {
     const vm = await manager.create(tenantA, { type: 'microvm' });
     await expect(manager.get(tenantB, vm.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(manager.exec(tenantB, vm.id, { argv: ['true'] })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(manager.upload(tenantB, vm.id, 'a', 'b')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(manager.download(tenantB, vm.id, 'a')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(manager.upload(tenantB, vm.id, { path: 'a', data: 'b' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(manager.download(tenantB, vm.id, { path: 'a' })).rejects.toBeInstanceOf(NotFoundError);
     await expect(manager.stop(tenantB, vm.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(manager.destroy(tenantB, vm.id)).rejects.toBeInstanceOf(NotFoundError);
     expect(await manager.list(tenantB)).toEqual([]);
@@ -216,8 +216,8 @@ describe('VmManager.upload/download/destroy', () => {
   it('moves files and destroys idempotently', async () => {
     const { manager, audit } = setup();
     const vm = await manager.create(tenantA, { type: 'microvm' });
-    await manager.upload(tenantA, vm.id, 'a.txt', 'data');
-    expect((await manager.download(tenantA, vm.id, 'a.txt')).toString()).toBe('data');
+    await manager.upload(tenantA, vm.id, { path: 'a.txt', data: 'data' });
+    expect((await manager.download(tenantA, vm.id, { path: 'a.txt' })).toString()).toBe('data');
     await manager.destroy(tenantA, vm.id);
     await manager.destroy(tenantA, vm.id);
     expect(audit.kinds('tnt_a')).toEqual(['vm.created', 'vm.file_written', 'vm.file_read', 'vm.destroyed']);

@@ -95,11 +95,11 @@ export class VmManager {
   async start(): Promise<void> {
     // VMs recorded as running whose sandbox this process does not hold died with a previous process.
     for (const record of await this.#deps.store.listRunning()) {
-      if (!this.#sandboxes.has(record.id)) await this.#deps.store.setState(this.#systemCtx(record), record.id, 'destroyed', this.#deps.clock.now());
+      if (!this.#sandboxes.has(record.id)) await this.#deps.store.setState(this.#systemCtx(record), record.id, { state: 'destroyed', at: this.#deps.clock.now() });
     }
     await this.#pool.fill();
     this.#reaper = setInterval(() => {
-      void this.reap().catch((error: unknown) => this.#log.error('vm.reap-failed', { error: String(error) }));
+      void this.reap().catch((error: unknown) => { this.#log.error('vm.reap-failed', { error: String(error) }); });
     }, this.#deps.options.reaperIntervalMs);
     this.#reaper.unref();
   }
@@ -109,7 +109,7 @@ export class VmManager {
     if (this.#reaper) clearInterval(this.#reaper);
     await this.#pool.drain();
     for (const record of await this.#deps.store.listRunning()) {
-      if (this.#sandboxes.has(record.id)) await this.#teardown(this.#systemCtx(record), record, 'destroyed', 'vm.destroyed');
+      if (this.#sandboxes.has(record.id)) await this.#teardown(this.#systemCtx(record), record, { state: 'destroyed', kind: 'vm.destroyed' });
     }
     await Promise.all(Object.values(this.#deps.drivers).map((driver) => driver.settle()));
   }
@@ -219,14 +219,16 @@ export class VmManager {
   }
 
   /** Writes a file below the VM's /workspace. @throws {SandboxPathInvalidError} @throws {NotFoundError} */
-  async upload(ctx: TenantContext, id: string, path: string, data: Uint8Array | string): Promise<void> {
+  async upload(ctx: TenantContext, id: string, file: { readonly path: string; readonly data: Uint8Array | string }): Promise<void> {
+    const { path, data } = file;
     const { sandbox } = await this.#running(ctx, id);
     await sandbox.writeFile(path, data);
     await this.#deps.audit.append(ctx, { kind: 'vm.file_written', subject: { vm_id: id }, payload: { path, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength } });
   }
 
   /** Reads a file below the VM's /workspace. @throws {SandboxFileNotFoundError} @throws {NotFoundError} */
-  async download(ctx: TenantContext, id: string, path: string, maxBytes?: number): Promise<Buffer> {
+  async download(ctx: TenantContext, id: string, file: { readonly path: string; readonly maxBytes?: number }): Promise<Buffer> {
+    const { path, maxBytes } = file;
     const { sandbox } = await this.#running(ctx, id);
     const data = await sandbox.readFile(path, maxBytes === undefined ? {} : { maxBytes });
     await this.#deps.audit.append(ctx, { kind: 'vm.file_read', subject: { vm_id: id }, payload: { path, bytes: data.length } });
@@ -237,7 +239,7 @@ export class VmManager {
   async stop(ctx: TenantContext, id: string): Promise<VmRecord> {
     const record = await this.get(ctx, id);
     if (record.state !== 'running') throw new VmNotRunningError(id, record.state);
-    await this.#teardown(ctx, record, 'stopped', 'vm.stopped');
+    await this.#teardown(ctx, record, { state: 'stopped', kind: 'vm.stopped' });
     return this.get(ctx, id);
   }
 
@@ -245,24 +247,25 @@ export class VmManager {
   async destroy(ctx: TenantContext, id: string): Promise<void> {
     const record = await this.get(ctx, id);
     if (record.state === 'destroyed') return;
-    await this.#teardown(ctx, record, 'destroyed', 'vm.destroyed');
+    await this.#teardown(ctx, record, { state: 'destroyed', kind: 'vm.destroyed' });
   }
 
   /** Destroys every running VM past its TTL; returns how many. Runs on the reaper's interval. */
   async reap(): Promise<number> {
     const expired = await this.#deps.store.listExpired(this.#deps.clock.now());
     for (const record of expired) {
-      await this.#teardown(this.#systemCtx(record), record, 'destroyed', 'vm.reaped');
+      await this.#teardown(this.#systemCtx(record), record, { state: 'destroyed', kind: 'vm.reaped' });
       this.#metrics.reaped += 1;
     }
     return expired.length;
   }
 
-  async #teardown(ctx: TenantContext, record: VmRecord, state: 'stopped' | 'destroyed', kind: string): Promise<void> {
+  async #teardown(ctx: TenantContext, record: VmRecord, outcome: { readonly state: 'stopped' | 'destroyed'; readonly kind: string }): Promise<void> {
+    const { state, kind } = outcome;
     const sandbox = this.#sandboxes.get(record.id);
     this.#sandboxes.delete(record.id);
     await sandbox?.destroy();
-    await this.#deps.store.setState(ctx, record.id, state, this.#deps.clock.now());
+    await this.#deps.store.setState(ctx, record.id, { state, at: this.#deps.clock.now() });
     if (sandbox || record.state === 'running') this.#metrics.destroyed += 1;
     await this.#deps.audit.append(ctx, { kind, subject: { vm_id: record.id }, payload: { type: record.type, driver: record.driver, state } });
   }

@@ -41,7 +41,7 @@ export function describeVmStoreContract(name: string, makeStore: () => Promise<V
       await store.insert(tenantA, record('vm_2', tenantA));
       await store.insert(tenantA, record('vm_1', tenantA));
       await store.insert(tenantB, record('vm_3', tenantB));
-      await store.setState(tenantA, 'vm_2', 'destroyed', new Date('2030-01-01T00:01:00Z'));
+      await store.setState(tenantA, 'vm_2', { state: 'destroyed', at: new Date('2030-01-01T00:01:00Z') });
       expect((await store.list(tenantA)).map((vm) => vm.id)).toEqual(['vm_1']);
       expect((await store.list(tenantA, { includeDestroyed: true })).map((vm) => vm.id)).toEqual(['vm_1', 'vm_2']);
       expect((await store.get(tenantA, 'vm_2'))?.stoppedAt).toEqual(new Date('2030-01-01T00:01:00Z'));
@@ -50,7 +50,7 @@ export function describeVmStoreContract(name: string, makeStore: () => Promise<V
     it('does not let one tenant change another tenant\'s VM', async () => {
       const store = await makeStore();
       await store.insert(tenantA, record('vm_1', tenantA));
-      await store.setState(tenantB, 'vm_1', 'destroyed', new Date());
+      await store.setState(tenantB, 'vm_1', { state: 'destroyed', at: new Date() });
       expect((await store.get(tenantA, 'vm_1'))?.state).toBe('running');
     });
 

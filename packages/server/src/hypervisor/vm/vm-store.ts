@@ -27,7 +27,7 @@ export interface VmStore {
   insert(ctx: TenantContext, record: VmRecord): Promise<void>;
   get(ctx: TenantContext, id: string): Promise<VmRecord | undefined>;
   list(ctx: TenantContext, options?: { readonly includeDestroyed?: boolean }): Promise<VmRecord[]>;
-  setState(ctx: TenantContext, id: string, state: VmState, at: Date): Promise<void>;
+  setState(ctx: TenantContext, id: string, change: { readonly state: VmState; readonly at: Date }): Promise<void>;
   /** Running VMs of every tenant whose `expiresAt` is at or before `now` (the reaper's query). */
   listExpired(now: Date): Promise<VmRecord[]>;
   /** Running VMs of every tenant (to reconcile after a restart). */
@@ -56,7 +56,8 @@ export class InMemoryVmStore implements VmStore {
     );
   }
 
-  setState(ctx: TenantContext, id: string, state: VmState, at: Date): Promise<void> {
+  setState(ctx: TenantContext, id: string, change: { readonly state: VmState; readonly at: Date }): Promise<void> {
+    const { state, at } = change;
     const record = this.#records.get(id);
     if (record?.tenantId === ctx.tenantId) this.#records.set(id, { ...record, state, stoppedAt: state === 'running' ? null : at });
     return Promise.resolve();

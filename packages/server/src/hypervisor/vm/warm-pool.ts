@@ -50,7 +50,7 @@ export class WarmPool {
 
   refillSoon(type: VmType): void {
     if (!this.#deps.sizes[type]) return;
-    void this.#fillType(type).catch((error: unknown) => this.#deps.logger.warn('vm.pool-refill-failed', { type, error: String(error) }));
+    void this.#fillType(type).catch((error: unknown) => { this.#deps.logger.warn('vm.pool-refill-failed', { type, error: String(error) }); });
   }
 
   #fillType(type: VmType): Promise<void> {
