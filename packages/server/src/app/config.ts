@@ -102,11 +102,11 @@ const envSchema = z.object({
   AETHER_URL: z.url().optional(),
   AETHER_API_KEY: z.string().min(1).optional(),
   AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
-  AETHER_HYPERVISOR_STATE_DIR: z.string().min(1).default('/var/lib/aether/sandboxes'),
+  AETHER_HYPERVISOR_STATE_DIR: z.string().min(1).optional(),
   AETHER_HYPERVISOR_DRIVERS: z.string().default(''),
   AETHER_HYPERVISOR_ALLOW_NAMESPACE_SECUREVM: booleanString.default(false),
   AETHER_HYPERVISOR_ALLOW_UNISOLATED: booleanString.default(false),
-  AETHER_HYPERVISOR_POOL: z.string().default(''),
+  AETHER_HYPERVISOR_POOL: z.string().default('microvm=2'),
   AETHER_HYPERVISOR_IMAGE: z.string().min(1).default('host'),
   AETHER_HYPERVISOR_REAPER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   AETHER_HYPERVISOR_EGRESS_ALLOWLIST: z.string().default(''),
@@ -210,7 +210,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dashboardDir: e.AETHER_DASHBOARD_DIR,
     cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
     hypervisor: {
-      stateDir: resolve(e.AETHER_HYPERVISOR_STATE_DIR),
+      // Root runs real sandboxes (their uids must reach this path); others only the process driver.
+      stateDir: resolve(e.AETHER_HYPERVISOR_STATE_DIR ?? (process.getuid?.() === 0 ? '/var/lib/aether/sandboxes' : join(home, 'sandboxes'))),
       driverByType,
       allowNamespaceSecureVm: e.AETHER_HYPERVISOR_ALLOW_NAMESPACE_SECUREVM,
       allowUnisolated: e.AETHER_HYPERVISOR_ALLOW_UNISOLATED,

@@ -31,6 +31,8 @@ export async function startTestPlatform(options: { engine?: TestEngine; env?: Re
     AETHER_MASTER_KEY: randomBytes(32).toString('hex'),
     AETHER_LOG_LEVEL: 'silent',
     AETHER_HYPERVISOR_STATE_DIR: join(home, 'sandboxes'),
+    // No warm pool: each test platform would otherwise start two gVisor sandboxes.
+    AETHER_HYPERVISOR_POOL: '',
     ...options.env,
   });
   const db = await openTestDatabase(options.engine ?? 'pglite', ALL_MIGRATIONS);
