@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 
 import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
 import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
@@ -203,6 +204,17 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const tls = config.server.tls
       ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
       : undefined;
+    const metrics = createHttpMetrics();
+    const vmManager = hypervisor.vms;
+    new Gauge({
+      name: 'aether_hypervisor_vms',
+      help: 'VM manager counters since start (created, destroyed, reaped, execs, exec_timeouts, exec_oom_kills, pool_hits, pool_misses) and VMs running now',
+      labelNames: ['counter'] as const,
+      registers: [metrics.registry],
+      collect() {
+        for (const [counter, value] of Object.entries(vmManager.metrics())) this.set({ counter: counter.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) }, value);
+      },
+    });
     const routes = nameRoutes([
       ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
       ...authRoutes({ authenticator, tokens, apiKeys }),
@@ -218,7 +230,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         dashboardDir: config.dashboardDir ?? BUNDLED_DASHBOARD_DIR,
       },
       logger,
-      metrics: createHttpMetrics(),
+      metrics,
       readiness,
       routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticate(bearer),

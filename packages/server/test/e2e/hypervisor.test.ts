@@ -50,6 +50,9 @@ describe.runIf(process.getuid?.() === 0)('hypervisor end to end', () => {
     expect(broken.run).toBeNull();
     const bash = await client.runExec({ body: { language: 'bash', source: 'echo $((6*7))' } });
     expect(bash.run?.stdout).toBe('42\n');
+    const metrics = await (await fetch(`${platform.url}/metrics`)).text();
+    expect(metrics).toMatch(/aether_hypervisor_vms\{counter="execs"\} [1-9]/);
+    expect(metrics).toMatch(/aether_hypervisor_vms\{counter="pool_hits"\} [1-9]/);
   }, 120_000);
 
   it('reports a wall-time kill', async () => {
