@@ -14,9 +14,10 @@ const CONNECTIONS = 500;
 const DURATION_SECONDS = 8;
 
 async function load(url: string, headers: Record<string, string>): Promise<{ p50: number; p99: number; rps: number; errors: number }> {
+  // The load generator runs in a worker thread, so it does not share the server's event loop.
   // A short warm-up lets JIT and caches settle before the measured run.
-  await autocannon({ url, connections: 50, duration: 1, headers });
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_SECONDS, headers });
+  await autocannon({ url, connections: 50, duration: 1, headers, workers: 1 });
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_SECONDS, headers, workers: 1 });
   return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.non2xx };
 }
 

@@ -63,9 +63,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     closing = true;
     done();
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) void reply.header('connection', 'close');
-    done(null, payload);
+    return payload;
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -74,10 +74,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.requestDuration.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    deps.metrics.observeRequest({ method: request.method, route, statusCode: reply.statusCode }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) log.error('http.request_failed', { method: request.method, route, status: reply.statusCode });
     done();
   });

@@ -125,9 +125,7 @@ export async function guardRequest(
   const query = parsePart(contract.query, request.query, 'query');
   const body = parsePart(contract.body, request.body, 'body');
   const ctx: TenantContext | undefined =
-    tenantId && principal
-      ? { tenantId, principal, requestId: request.id, traceId: traceIdOf(request), signal: abortSignalOf(reply) }
-      : undefined;
+    tenantId && principal ? tenantContext({ tenantId, principal, requestId: request.id, traceId: traceIdOf(request) }, reply) : undefined;
   return { principal, ctx, params, query, body };
 }
 
@@ -138,11 +136,24 @@ export function traceIdOf(request: FastifyRequest): string {
   return match?.[1] ?? request.id;
 }
 
-// Aborts when the client goes away before the answer is written, so long work can stop early.
-function abortSignalOf(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
-  });
-  return controller.signal;
+/**
+ * The request's TenantContext. Its signal aborts when the client goes away before the answer is
+ * written, so long work can stop early; it is made on first use, as most handlers never read it.
+ */
+function tenantContext(fields: Omit<TenantContext, 'signal'>, reply: FastifyReply): TenantContext {
+  let controller: AbortController | undefined;
+  return {
+    ...fields,
+    get signal(): AbortSignal {
+      if (!controller) {
+        const created = new AbortController();
+        controller = created;
+        if (reply.raw.writableFinished) return created.signal;
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) created.abort(new Error('client closed the connection'));
+        });
+      }
+      return controller.signal;
+    },
+  };
 }

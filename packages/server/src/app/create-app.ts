@@ -23,7 +23,7 @@ import {
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { createHypervisor, hypervisorMigrations, hypervisorRoutes, type Hypervisor } from '../hypervisor/index.js';
-import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
+import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { ValidationError } from '../shared/errors/index.js';
@@ -150,7 +150,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       status: (tenantId, userId) => users.status(tenantId, userId),
       tenantStatus,
     };
-    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, tenantStatus });
+    const apiKeys = new ApiKeyService({
+      db, clock, ids, audit, logger, tenantStatus,
+      enforceKeyQuota: (tx, check) => enforceQuota(tx, { ...check, quota: 'max_api_keys' }),
+    });
     const operatorKeys = new OperatorKeyService({ db, clock, ids });
     const tokens = new TokenService({
       db,

@@ -36,19 +36,14 @@ function resolveSchema(schema: string | undefined): string {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const schema = resolveSchema(options.schema);
   if (options.engine === 'postgres') return openPostgres(options.url, schema, options.poolSize ?? 10);
+  let unlock: () => Promise<void> = () => Promise.resolve();
+  let pglite: PGlite | undefined;
   try {
     const parsers = { [INT8_OID]: parseInt8, [NUMERIC_OID]: keepString };
-    let pglite: PGlite;
-    let unlock: () => Promise<void> = () => Promise.resolve();
     if ('dataDir' in options) {
       await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       unlock = await lockDataDir(options.dataDir);
-      try {
-        pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
-      } catch (error) {
-        await unlock();
-        throw error;
-      }
+      pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
     } else {
       pglite = await PGlite.create({ loadDataDir: options.loadDataDir, parsers });
     }
@@ -56,18 +51,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pglite.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
     }
     const pool = new PGlitePool(pglite);
+    const release = unlock;
     const database = new Database({
       engine: 'pglite',
       schema,
       dialect: new PostgresDialect({ pool }),
       onClose: async () => {
         await pool.end();
-        await unlock();
+        await release();
       },
     });
     await database.ping();
     return database;
   } catch (error) {
+    // Whatever failed after the lock was taken, the directory must not stay locked.
+    if (pglite && !pglite.closed) await pglite.close().catch(() => undefined);
+    await unlock();
     if (error instanceof ConflictError) throw error;
     throw new ServiceUnavailableError(`cannot open the embedded database: ${String(error)}`, { cause: error });
   }

@@ -1,10 +1,10 @@
 import type { ApiKey, Role } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { Database } from '../../infra/database/index.js';
+import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { asTenantId, type Principal, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { safeEqual } from '../../shared/crypto/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { displayPrefix, mintCredential, type ParsedCredential } from './credential-format.js';
@@ -19,6 +19,8 @@ export interface ApiKeyServiceDeps {
   readonly ids: IdGenerator;
   readonly audit: AuditSink;
   readonly logger: Logger;
+  /** Refuses a key past the tenant's `max_api_keys` quota; from the tenancy module. */
+  readonly enforceKeyQuota: KeyQuotaEnforcer;
   /** The tenant's status (undefined when it does not exist); from the tenancy module. */
   readonly tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
 }
@@ -50,6 +52,9 @@ function keyToWire(row: ApiKeyRow): ApiKey {
 
 export type TenantStatus = 'active' | 'suspended';
 
+/** Checks, inside the creating transaction, that one more active key fits the tenant's quota. */
+export type KeyQuotaEnforcer = (tx: DbTransaction, check: { tenantId: TenantId; current: () => Promise<number> }) => Promise<void>;
+
 /** @throws {TenantSuspendedError} or {CredentialsInvalidError} unless the tenant is active. */
 export function assertTenantActive(tenantId: TenantId, status: TenantStatus | undefined): Promise<void> {
   if (status === 'suspended') throw new TenantSuspendedError(tenantId);
@@ -71,6 +76,7 @@ export class ApiKeyService {
   readonly #audit: AuditSink;
   readonly #log: Logger;
   readonly #tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
+  readonly #enforceKeyQuota: KeyQuotaEnforcer;
   readonly #cache: TtlCache<ApiKeyRow | null>;
   readonly #lastUsedWrites = new Map<string, number>();
 
@@ -81,13 +87,14 @@ export class ApiKeyService {
     this.#audit = deps.audit;
     this.#log = deps.logger.child({ module: 'auth' });
     this.#tenantStatus = deps.tenantStatus;
+    this.#enforceKeyQuota = deps.enforceKeyQuota;
     this.#cache = new TtlCache({ clock: deps.clock, ttlMs: 5_000 });
   }
 
   /**
    * Creates a key no stronger than its creator, within the tenant's `max_api_keys` quota.
    * @throws {RoleEscalationError} when the role is above the creator's.
-   * @throws {QuotaExceededError} at the quota.
+   * @throws {QuotaExceededError} at the quota (from the quota enforcer).
    */
   async create(ctx: TenantContext, input: CreateApiKeyInput): Promise<{ api_key: ApiKey; secret: string }> {
     const own = principalRole(ctx.principal);
@@ -109,19 +116,12 @@ export class ApiKeyService {
       revoked_at: null,
     };
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.$extendTables<AuthTables & { tenants: { id: string; quotas: { max_api_keys: number } } }>();
-      const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-      if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-      const { count } = await tables
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (count >= tenant.quotas.max_api_keys) {
-        throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_api_keys)} active API keys`, {
-          details: { quota: 'max_api_keys', limit: tenant.quotas.max_api_keys },
-        });
-      }
+      const tables = tx.$extendTables<AuthTables>();
+      await this.#enforceKeyQuota(tx, {
+        tenantId: ctx.tenantId,
+        current: async () =>
+          (await tables.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('count')).where('revoked_at', 'is', null).executeTakeFirstOrThrow()).count,
+      });
       await tables.insertInto('api_keys').values({ ...row, scopes: JSON.stringify(row.scopes) as never }).execute();
       await this.#audit.append(ctx, { kind: 'auth.key_created', subject: { key_id: id }, payload: { name: row.name, role: row.role, scopes: row.scopes, expires_at: row.expires_at?.toISOString() ?? null } }, { tx });
     });

@@ -8,7 +8,7 @@ import { asTenantId, type TenantContext } from '../../shared/context/index.js';
 import { QuotaExceededError } from '../../shared/errors/index.js';
 import { UlidIdGenerator } from '../../shared/ids/index.js';
 import { ManualClock, silentLogger } from '../../shared/ports/index.js';
-import { tenancyMigrations, TenantService, UserService } from '../tenancy/index.js';
+import { enforceQuota, tenancyMigrations, TenantService, UserService } from '../tenancy/index.js';
 import {
   ApiKeyExpiredError,
   ApiKeyRevokedError,
@@ -36,7 +36,7 @@ function build(db: Parameters<Parameters<typeof describeEachDatabase>[2]>[0] ext
   const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: quotas });
   const users = new UserService({ db, clock, ids, audit });
   const tenantStatus = async (tenantId: string) => (await tenants.find(tenantId))?.status;
-  const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger: silentLogger, tenantStatus });
+  const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger: silentLogger, tenantStatus, enforceKeyQuota: (tx, check) => enforceQuota(tx, { ...check, quota: 'max_api_keys' }) });
   const operatorKeys = new OperatorKeyService({ db, clock, ids });
   const tokens = new TokenService({ db, clock, ids, signingKey: randomBytes(32), accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86_400 });
   const authenticator = new Authenticator({
@@ -90,7 +90,9 @@ describeEachDatabase('auth', [...tenancyMigrations, ...authMigrations], (getDb) 
       await services.authenticator.authenticate(secret);
       const revoked = await services.apiKeys.revoke(ctx, api_key.id);
       await expect(services.authenticator.authenticate(secret)).rejects.toBeInstanceOf(ApiKeyRevokedError);
-      expect(await services.apiKeys.revoke(ctx, api_key.id)).toEqual(revoked);
+      const again = await services.apiKeys.revoke(ctx, api_key.id);
+      expect(again.revoked_at).toBe(revoked.revoked_at);
+      expect(revoked.revoked_at).not.toBeNull();
     });
 
     it('refuses an expired key', async () => {

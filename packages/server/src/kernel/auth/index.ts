@@ -4,7 +4,7 @@
  * operator keys, JWT access tokens with rotating refresh tokens, and the role/permission table.
  * Owns tables: api_keys, operator_keys, refresh_tokens. Depends on: shared, infra.
  */
-export { ApiKeyService, type ApiKeyServiceDeps, type CreateApiKeyInput, type TenantStatus } from './api-key-service.js';
+export { ApiKeyService, type ApiKeyServiceDeps, type CreateApiKeyInput, type KeyQuotaEnforcer, type TenantStatus } from './api-key-service.js';
 export { Authenticator, type Authenticated, type AuthenticatorDeps, type TokenGrant, type UserDirectory } from './authenticator.js';
 export { authMigrations } from './migrations.js';
 export { OperatorKeyService, type OperatorKeyServiceDeps } from './operator-key-service.js';

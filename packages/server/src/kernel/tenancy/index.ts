@@ -6,6 +6,7 @@
 export { LastOwnerError, SecretNotFoundError, TenantSlugTakenError, UserEmailTakenError } from './errors.js';
 export { tenancyMigrations } from './migrations.js';
 export { hashPassword, verifyPassword } from './passwords.js';
+export { enforceQuota, type CountQuota, type QuotaCheck } from './quota-enforcer.js';
 export { tenancyRoutes, type TenancyRoutesDeps } from './routes.js';
 export { SecretService, type SecretMetadata, type SecretServiceDeps } from './secret-service.js';
 export { TenantService, mergeQuotas, tenantToWire, type QuotaOverrides, type CreateTenantInput, type TenantServiceDeps, type UpdateTenantInput } from './tenant-service.js';

@@ -2,9 +2,9 @@ import type { AuditSink } from '../../infra/audit/index.js';
 import type { Database } from '../../infra/database/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import { openAesGcm, sealAesGcm } from '../../shared/crypto/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { SecretNotFoundError } from './errors.js';
+import { enforceQuota } from './quota-enforcer.js';
 import type { SecretRow, TenancyTables } from './tables.js';
 
 export interface SecretServiceDeps {
@@ -57,17 +57,14 @@ export class SecretService {
     const ciphertext = sealAesGcm(this.#key, Buffer.from(input.value, 'utf8'), aad(ctx.tenantId, input.name));
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const tables = tx.$extendTables<TenancyTables>();
-      const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-      if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
       const existing = await tables.selectFrom('secrets').select(['created_at']).where('name', '=', input.name).executeTakeFirst();
-      if (!existing) {
-        const { count } = await tables.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (count >= tenant.quotas.max_secrets) {
-          throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_secrets)} secrets`, {
-            details: { quota: 'max_secrets', limit: tenant.quotas.max_secrets },
-          });
-        }
-      }
+      // Replacing a secret adds nothing; the check still runs, so it also takes the tenant lock.
+      await enforceQuota(tx, {
+        tenantId: ctx.tenantId,
+        quota: 'max_secrets',
+        adding: existing ? 0 : 1,
+        current: async () => (await tables.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()).count,
+      });
       const row: SecretRow = {
         tenant_id: ctx.tenantId,
         name: input.name,

@@ -1,14 +1,15 @@
 import type { Role, User } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { Database, DbTransaction } from '../../infra/database/index.js';
+import { isUniqueViolation, type Database, type DbTransaction } from '../../infra/database/index.js';
 import type { TenantContext, TenantId } from '../../shared/context/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { LastOwnerError, UserEmailTakenError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, toPage } from './pagination.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { enforceQuota } from './quota-enforcer.js';
 import type { TenancyTables, UserRow } from './tables.js';
 
 export interface UserServiceDeps {
@@ -42,10 +43,6 @@ function userToWire(row: UserRow): User {
     status: row.status,
     created_at: row.created_at.toISOString(),
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 /** The people of a tenant, their roles and their passwords (scrypt). */
@@ -84,15 +81,11 @@ export class UserService {
     try {
       await this.#db.withTenant(ctx.tenantId, async (tx) => {
         const tables = tx.$extendTables<TenancyTables>();
-        // Locking the tenant row serializes concurrent creations, so the quota check cannot race.
-        const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-        if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-        const { count } = await tables.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (count >= tenant.quotas.max_users) {
-          throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_users)} users`, {
-            details: { quota: 'max_users', limit: tenant.quotas.max_users },
-          });
-        }
+        await enforceQuota(tx, {
+          tenantId: ctx.tenantId,
+          quota: 'max_users',
+          current: async () => (await tables.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()).count,
+        });
         await tables.insertInto('users').values(row).execute();
         await this.#audit.append(ctx, { kind: 'user.created', subject: { user_id: row.id }, payload: { role: row.role, email: row.email }, personal: { subjectId: row.id, fields: ['email'] } }, { tx });
       });
