@@ -64,7 +64,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }));
   // The hypervisor's own probes: the same checks its driver selection uses.
   const drivers = createSandboxDrivers({ stateDir: config.hypervisor.stateDir, logger: silentLogger });
-  for (const probe of await probeSandboxes(drivers)) {
+  for (const probe of await probeSandboxes(drivers, { deep: true })) {
     checks.push({
       name: `sandbox ${probe.driver}`,
       required: false,

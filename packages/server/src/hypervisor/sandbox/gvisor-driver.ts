@@ -112,7 +112,7 @@ export class GvisorDriver implements SandboxDriver {
     return this.#runsc;
   }
 
-  async probe(): Promise<DriverProbe> {
+  async probe(options: { readonly deep?: boolean } = {}): Promise<DriverProbe> {
     const base = { driver: this.name, isolation: this.isolation } as const;
     let version: string;
     try {
@@ -122,6 +122,9 @@ export class GvisorDriver implements SandboxDriver {
     }
     if (process.getuid?.() !== 0) return { ...base, available: false, version, detail: 'runsc needs root' };
     if (!detectCgroupVersion(this.#cgroupRoot)) return { ...base, available: false, version, detail: 'no usable cgroup hierarchy' };
+    // Starting a sandbox costs ~300 ms and its teardown keeps a core busy for a while after: only
+    // `aether doctor` asks for it.
+    if (options.deep !== true) return { ...base, available: true, version, detail: `platform ${this.#platform} (not started; run aether doctor)` };
     try {
       await execFileAsync(this.#runsc, ['--root', join(this.#stateDir, 'probe-root'), `--platform=${this.#platform}`, '--network=none', 'do', '--', '/usr/bin/true'], { timeout: 20_000 });
     } catch (error) {

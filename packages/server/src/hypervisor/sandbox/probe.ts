@@ -26,6 +26,6 @@ export function createSandboxDrivers(options: SandboxDriversOptions): Record<Dri
 }
 
 /** Probes every driver (what `aether doctor` shows), strongest isolation first. */
-export async function probeSandboxes(drivers: Readonly<Record<DriverName, SandboxDriver>>): Promise<DriverProbe[]> {
-  return Promise.all([drivers.gvisor.probe(), drivers.bwrap.probe(), drivers.process.probe()]);
+export async function probeSandboxes(drivers: Readonly<Record<DriverName, SandboxDriver>>, options: { readonly deep?: boolean } = {}): Promise<DriverProbe[]> {
+  return Promise.all([drivers.gvisor.probe(options), drivers.bwrap.probe(), drivers.process.probe()]);
 }

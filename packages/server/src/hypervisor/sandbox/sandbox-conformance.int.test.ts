@@ -19,7 +19,7 @@ const stateDir = await mkdtemp(join(tmpdir(), 'aether-conformance-'));
 // bwrap runs as a per-sandbox uid that must be able to traverse to its workspace.
 await chmod(stateDir, 0o711);
 const drivers = createSandboxDrivers({ stateDir, logger: silentLogger });
-const probes = await probeSandboxes(drivers);
+const probes = await probeSandboxes(drivers, { deep: true });
 const isolating = probes.filter((probe) => probe.available && probe.driver !== 'process').map((probe) => probe.driver);
 
 let counter = 0;

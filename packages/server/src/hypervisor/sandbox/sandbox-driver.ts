@@ -91,7 +91,8 @@ export interface Sandbox {
 export interface SandboxDriver {
   readonly name: DriverName;
   readonly isolation: IsolationLevel;
-  probe(): Promise<DriverProbe>;
+  /** Checks the driver can work here; `deep` also starts a throwaway sandbox (slower, for `aether doctor`). */
+  probe(options?: { readonly deep?: boolean }): Promise<DriverProbe>;
   /** @throws {SandboxIsolationRefusedError} when `spec.requiredIsolation` is above this driver. */
   create(spec: SandboxSpec): Promise<Sandbox>;
   /** Waits for cleanup that `destroy()` left running in the background (runsc's slow `delete`). */
