@@ -66,3 +66,21 @@ export {
   type Vm,
   type VmType,
 } from './hypervisor.js';
+export {
+  budgetNotificationSchema,
+  budgetPeriodSchema,
+  budgetSchema,
+  budgetScopeSchema,
+  costsQuerySchema,
+  costsResponseSchema,
+  modelInfoSchema,
+  modelTierSchema,
+  modelsRoutes,
+  routerExplainRequestSchema,
+  routingDecisionSchema,
+  setBudgetRequestSchema,
+  type Budget,
+  type CostsResponse,
+  type ModelInfo,
+  type RoutingDecision,
+} from './models.js';

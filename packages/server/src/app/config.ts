@@ -54,6 +54,7 @@ export interface Config {
     readonly egressPerTenantPerMinute: number;
     readonly egressPerVmPerMinute: number;
   };
+  readonly models: ModelsConfig;
 }
 
 const VM_TYPE_NAMES = ['microvm', 'devvm', 'agentvm', 'securevm'] as const;
@@ -68,6 +69,20 @@ function parseTypeMap<TValue>(text: string, parseValue: (value: string) => TValu
     result[type as (typeof VM_TYPE_NAMES)[number]] = parseValue(value);
   }
   return result;
+}
+
+/** LLM providers, catalog and router settings. API keys here are the deployment's; tenants may add their own as secrets `llm.<provider>.api_key`. */
+export interface ModelsConfig {
+  readonly anthropic: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly google: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly ollama: { readonly host: string } | undefined;
+  readonly openaiCompatible: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>>;
+  readonly enableLocal: boolean;
+  readonly enableScripted: boolean;
+  readonly catalogFile: string | undefined;
+  readonly timeoutMs: number;
+  readonly cacheTtlMs: number;
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -112,7 +127,31 @@ const envSchema = z.object({
   AETHER_HYPERVISOR_EGRESS_ALLOWLIST: z.string().default(''),
   AETHER_HYPERVISOR_EGRESS_PER_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   AETHER_HYPERVISOR_EGRESS_PER_VM_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  AETHER_ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  AETHER_ANTHROPIC_BASE_URL: z.url().optional(),
+  AETHER_OPENAI_API_KEY: z.string().min(1).optional(),
+  AETHER_OPENAI_BASE_URL: z.url().optional(),
+  AETHER_GOOGLE_API_KEY: z.string().min(1).optional(),
+  AETHER_GOOGLE_BASE_URL: z.url().optional(),
+  AETHER_OLLAMA_HOST: z.url().optional(),
+  /** `name=url[,name=url]` of OpenAI-compatible servers; their keys come from tenant secrets. */
+  AETHER_OPENAI_COMPATIBLE: z.string().optional(),
+  AETHER_MODELS_LOCAL: booleanString.default(false),
+  AETHER_MODELS_SCRIPTED: booleanString.default(false),
+  AETHER_MODELS_CATALOG_FILE: z.string().min(1).optional(),
+  AETHER_MODELS_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  AETHER_MODELS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
 });
+
+function parseCompatible(text: string | undefined): Record<string, { baseUrl: string; apiKey: string | undefined }> {
+  const out: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
+  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, url] = pair.split(/=(.*)/s);
+    if (!name || !url || !/^[a-z][a-z0-9-]*$/.test(name) || !/^https?:\/\//.test(url)) throw new TypeError(`expected name=http(s)://url, got "${pair}"`);
+    out[name] = { baseUrl: url, apiKey: undefined };
+  }
+  return out;
+}
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
 export function parseMasterKey(text: string): Buffer {
@@ -149,6 +188,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     masterKey = e.AETHER_MASTER_KEY ? parseMasterKey(e.AETHER_MASTER_KEY) : undefined;
   } catch (error) {
     problems.push(`AETHER_MASTER_KEY: ${(error as Error).message}`);
+  }
+  let compatible: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
+  try {
+    compatible = parseCompatible(e.AETHER_OPENAI_COMPATIBLE);
+  } catch (error) {
+    problems.push(`AETHER_OPENAI_COMPATIBLE: ${(error as Error).message}`);
   }
   try {
     roles = parseRoles(e.AETHER_ROLES);
@@ -208,6 +253,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rateLimit: { defaultRequestsPerMinute: e.AETHER_RATE_LIMIT_PER_MINUTE },
     logging: { level: e.AETHER_LOG_LEVEL, logModelData: e.AETHER_LOG_MODEL_DATA },
     dashboardDir: e.AETHER_DASHBOARD_DIR,
+    models: {
+      anthropic: e.AETHER_ANTHROPIC_API_KEY || e.AETHER_ANTHROPIC_BASE_URL ? { apiKey: e.AETHER_ANTHROPIC_API_KEY, baseUrl: e.AETHER_ANTHROPIC_BASE_URL } : undefined,
+      openai: e.AETHER_OPENAI_API_KEY || e.AETHER_OPENAI_BASE_URL ? { apiKey: e.AETHER_OPENAI_API_KEY, baseUrl: e.AETHER_OPENAI_BASE_URL } : undefined,
+      google: e.AETHER_GOOGLE_API_KEY || e.AETHER_GOOGLE_BASE_URL ? { apiKey: e.AETHER_GOOGLE_API_KEY, baseUrl: e.AETHER_GOOGLE_BASE_URL } : undefined,
+      ollama: e.AETHER_OLLAMA_HOST ? { host: e.AETHER_OLLAMA_HOST } : undefined,
+      openaiCompatible: compatible,
+      enableLocal: e.AETHER_MODELS_LOCAL,
+      enableScripted: e.AETHER_MODELS_SCRIPTED,
+      catalogFile: e.AETHER_MODELS_CATALOG_FILE,
+      timeoutMs: e.AETHER_MODELS_TIMEOUT_MS,
+      cacheTtlMs: e.AETHER_MODELS_CACHE_TTL_MS,
+    },
     cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
     hypervisor: {
       // Root runs real sandboxes (their uids must reach this path); others only the process driver.

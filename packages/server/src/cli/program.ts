@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerImageCommands } from './commands/image.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerModelCommands } from './commands/models.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
 import { registerVmCommands } from './commands/vms.js';
@@ -25,6 +26,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerKeyCommands(program, context);
   registerVmCommands(program, context);
   registerImageCommands(program, context);
+  registerModelCommands(program, context);
   return program;
 }
 
