@@ -1,3 +1,4 @@
+import { hypervisorRoutes } from './hypervisor.js';
 import { modelsRoutes } from './models.js';
 import { systemRoutes } from './system.js';
 import { tenancyRoutes } from './tenancy.js';
@@ -9,6 +10,7 @@ import { tenancyRoutes } from './tenancy.js';
 export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
+  ...hypervisorRoutes,
   ...modelsRoutes,
 } as const;
 

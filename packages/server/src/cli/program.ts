@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 
+import { registerImageCommands } from './commands/image.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
+import { registerVmCommands } from './commands/vms.js';
 import { describeFailure, type CliContext } from './context.js';
 
 /** Builds the `aether` command tree. Each area registers its commands here. */
@@ -22,6 +24,8 @@ export function createProgram(context: CliContext, version: string): Command {
   registerPlatformCommands(program, context);
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
+  registerVmCommands(program, context);
+  registerImageCommands(program, context);
   registerModelCommands(program, context);
   return program;
 }

@@ -26,7 +26,8 @@ beforeAll(async () => {
   viewerKey = viewer.secret;
   const user = await owner.createUser({ body: { email: 'walk@example.com', display_name: 'Walk', role: 'viewer', password: 'a long password' } });
   await owner.putSecret({ body: { name: 'WALK_SECRET', value: 'v' } });
-  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET' });
+  const vm = await owner.createVm({ body: { type: 'microvm' } });
+  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET', vmId: vm.id });
 });
 afterAll(async () => {
   await platform.close();
