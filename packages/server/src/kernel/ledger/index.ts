@@ -1,0 +1,24 @@
+/**
+ * @module kernel/ledger
+ * The signed, tamper-evident ledger (spec §14): one SHA-256 hash chain per tenant, Ed25519
+ * signatures, RFC 9162 Merkle checkpoints and proofs, crypto-shredding of personal fields,
+ * verification, export bundles, and replay/simulate/debug/diff over recorded runs.
+ * Owns tables: ledger_entries, ledger_heads, ledger_checkpoints, ledger_subject_keys,
+ * ledger_erasures, ledger_signing_keys. Depends on: shared, infra/database, infra/audit.
+ */
+export { LedgerService, type EntryFilter, type InclusionProofView, type LedgerOptions, type LedgerServiceDeps } from './ledger-service.js';
+export { ledgerMigrations } from './migrations.js';
+export {
+  LedgerBundleInvalidError,
+  LedgerEntryInvalidError,
+  LedgerKindInvalidError,
+  LedgerKindUnknownError,
+  LedgerPayloadTooLargeError,
+  LedgerProofUnavailableError,
+  LedgerSigningKeyUnavailableError,
+} from './errors.js';
+export { DEFAULT_KIND_NAMESPACES } from './kinds.js';
+export type { LedgerCheckpointView, LedgerEntryView } from './entry-view.js';
+export type { LedgerKeyInfo } from './signing-key-store.js';
+export type { VerifyResult } from './verify.js';
+export { ERASED_VALUE } from './subject-keys.js';

@@ -1,0 +1,353 @@
+import { sql } from 'kysely';
+
+import type { AuditEntryInput, AuditReceipt, AuditSink } from '../../infra/audit/index.js';
+import type { Database, DbTransaction } from '../../infra/database/index.js';
+import { systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
+import type { Clock, Logger } from '../../shared/ports/index.js';
+import { signCheckpoint, signEntry } from './entry.js';
+import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
+import { LedgerProofUnavailableError } from './errors.js';
+import { GENESIS_HASH, type EntryBody, type SignedCheckpoint, type SignedEntry } from './format.js';
+import { DEFAULT_KIND_NAMESPACES } from './kinds.js';
+import { MerkleFrontier, merkleLeafHash } from './merkle.js';
+import { ProofCache } from './proof-cache.js';
+import { SigningKeyStore, type LedgerKeyInfo } from './signing-key-store.js';
+import { SubjectKeys } from './subject-keys.js';
+import { validateEntry } from './validate-entry.js';
+import { ChainVerifier, type VerifyResult } from './verify.js';
+
+export interface LedgerOptions {
+  /** Sign a checkpoint at least every this many entries (default 1000). */
+  readonly checkpointEvery?: number;
+  /** ... or when the last one is older than this, at the next append (default 60 s). */
+  readonly checkpointIntervalMs?: number;
+  /** Largest canonical payload accepted, in bytes (default 64 KiB). */
+  readonly maxPayloadBytes?: number;
+  /** Kind namespaces beyond `DEFAULT_KIND_NAMESPACES`. */
+  readonly extraNamespaces?: readonly string[];
+}
+
+export interface LedgerServiceDeps {
+  readonly db: Database;
+  /** The 32-byte platform master key; signing keys and subject keys are sealed under keys derived from it. */
+  readonly masterKey: Buffer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options?: LedgerOptions;
+}
+
+export interface EntryFilter {
+  readonly kind?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly subject?: Readonly<Record<string, string>> | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  /** Cursor: only entries with a greater seq. */
+  readonly afterSeq?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+interface HeadRow {
+  seq: number;
+  hash: string;
+  frontier: string[] | string;
+  checkpoint_seq: number;
+  checkpoint_at: Date | string | null;
+}
+
+const BATCH = 2000;
+
+/**
+ * The tenant's signed, tamper-evident ledger and the platform's `AuditSink`. Appends of one
+ * tenant serialize on that tenant's head row (`SELECT … FOR UPDATE`), across every process on one
+ * PostgreSQL, so each chain stays single and gapless; different tenants never wait on each other.
+ */
+export class LedgerService implements AuditSink {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #keys: SigningKeyStore;
+  readonly #subjects: SubjectKeys;
+  readonly #proofs: ProofCache;
+  readonly #checkpointEvery: number;
+  readonly #checkpointIntervalMs: number;
+  readonly #limits: { readonly namespaces: ReadonlySet<string>; readonly maxPayloadBytes: number };
+
+  constructor(deps: LedgerServiceDeps) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#log = deps.logger.child({ module: 'ledger' });
+    this.#keys = new SigningKeyStore({ db: deps.db, masterKey: deps.masterKey, clock: deps.clock });
+    this.#subjects = new SubjectKeys(deps.masterKey);
+    this.#proofs = new ProofCache();
+    this.#checkpointEvery = deps.options?.checkpointEvery ?? 1000;
+    this.#checkpointIntervalMs = deps.options?.checkpointIntervalMs ?? 60_000;
+    this.#limits = {
+      namespaces: new Set([...DEFAULT_KIND_NAMESPACES, ...(deps.options?.extraNamespaces ?? [])]),
+      maxPayloadBytes: deps.options?.maxPayloadBytes ?? 64 * 1024,
+    };
+  }
+
+  /** Creates the signing key if there is none yet (`aether init`); returns its id. */
+  async init(): Promise<string> {
+    return (await this.#keys.active()).keyId;
+  }
+
+  /**
+   * Appends one entry; returns once it is committed (or, with `tx`, as part of that transaction).
+   * @throws {LedgerKindInvalidError} {LedgerKindUnknownError} {LedgerPayloadTooLargeError}
+   *   {LedgerEntryInvalidError} for bad input; nothing is appended.
+   */
+  async append(ctx: TenantContext, input: AuditEntryInput, options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt> {
+    const entry = validateEntry(ctx, input, this.#limits);
+    const key = await this.#keys.active();
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const head = await this.#lockHead(tx, ctx.tenantId);
+      const now = this.#clock.now();
+      const payload = entry.personal ? await this.#subjects.seal(tx, ctx.tenantId, entry.personal, entry.payload, now) : entry.payload;
+      const seq = head.seq + 1;
+      const signed = signEntry({ tenantId: ctx.tenantId, seq, time: now, ...entry, payload, prevHash: head.hash }, key);
+      const frontier = new MerkleFrontier(head.seq, head.frontier.map((hex) => Buffer.from(hex, 'hex')));
+      frontier.push(merkleLeafHash(Buffer.from(signed.hash, 'hex')));
+      const lastCheckpointMs = head.checkpoint_at ? new Date(head.checkpoint_at).getTime() : now.getTime();
+      const due = seq - head.checkpoint_seq >= this.#checkpointEvery || now.getTime() - lastCheckpointMs >= this.#checkpointIntervalMs;
+      const frontierJson = JSON.stringify(frontier.nodes().map((node) => node.toString('hex')));
+      // One round trip writes the entry and moves the head.
+      await sql`with inserted as (
+          insert into ledger_entries (tenant_id, seq, recorded_at, kind, actor_type, actor_id, subject, personal_subject, body, hash, key_id, signature)
+          values (${ctx.tenantId}, ${seq}, ${now}, ${entry.kind}, ${entry.actor.type}, ${entry.actor.id}, ${JSON.stringify(entry.subject)}::jsonb,
+                  ${entry.personal?.subject_id ?? null}, ${signed.body}, ${signed.hash}, ${signed.key_id}, ${signed.signature})
+          returning seq)
+        update ledger_heads set seq = (select seq from inserted), hash = ${signed.hash}, frontier = ${frontierJson}::jsonb,
+          checkpoint_at = coalesce(checkpoint_at, ${now})
+        where tenant_id = ${ctx.tenantId}`.execute(tx);
+      if (due) await this.#writeCheckpoint(tx, ctx.tenantId, { seq, hash: signed.hash, root: frontier.root() }, now);
+      return { seq, hash: signed.hash };
+    }, { tx: options.tx });
+  }
+
+  /** Signs a checkpoint at the current head now, if entries arrived since the last one. */
+  async checkpoint(ctx: TenantContext): Promise<LedgerCheckpointView | undefined> {
+    const written = await this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const head = await this.#lockHead(tx, ctx.tenantId);
+      if (head.seq === 0 || head.seq === head.checkpoint_seq) return undefined;
+      const frontier = new MerkleFrontier(head.seq, head.frontier.map((hex) => Buffer.from(hex, 'hex')));
+      return this.#writeCheckpoint(tx, ctx.tenantId, { seq: head.seq, hash: head.hash, root: frontier.root() }, this.#clock.now());
+    });
+    return written ? toCheckpointView(written) : undefined;
+  }
+
+  async #writeCheckpoint(tx: DbTransaction, tenantId: string, head: { seq: number; hash: string; root: Buffer }, now: Date): Promise<SignedCheckpoint> {
+    const key = await this.#keys.active();
+    const checkpoint = signCheckpoint({ tenantId, treeSize: head.seq, rootHash: head.root.toString('hex'), lastHash: head.hash, time: now }, key);
+    await sql`insert into ledger_checkpoints (tenant_id, tree_size, root_hash, created_at, body, hash, key_id, signature)
+        values (${tenantId}, ${head.seq}, ${checkpoint.parsed.root_hash}, ${now}, ${checkpoint.body}, ${checkpoint.hash}, ${checkpoint.key_id}, ${checkpoint.signature})`.execute(tx);
+    await sql`update ledger_heads set checkpoint_seq = ${head.seq}, checkpoint_at = ${now} where tenant_id = ${tenantId}`.execute(tx);
+    this.#log.debug('ledger.checkpointed', { tenantId, treeSize: head.seq });
+    return checkpoint;
+  }
+
+  async #lockHead(tx: DbTransaction, tenantId: string): Promise<{ seq: number; hash: string; frontier: string[]; checkpoint_seq: number; checkpoint_at: Date | string | null }> {
+    const select = () => sql<HeadRow>`select seq, hash, frontier, checkpoint_seq, checkpoint_at from ledger_heads
+        where tenant_id = ${tenantId} for update`.execute(tx);
+    let row = (await select()).rows[0];
+    if (!row) {
+      await sql`insert into ledger_heads (tenant_id, seq, hash, frontier) values (${tenantId}, 0, ${GENESIS_HASH}, '[]'::jsonb)
+          on conflict (tenant_id) do nothing`.execute(tx);
+      row = (await select()).rows[0];
+      if (!row) throw new Error('ledger head row vanished');
+    }
+    const frontier = typeof row.frontier === 'string' ? (JSON.parse(row.frontier) as string[]) : row.frontier;
+    return { seq: Number(row.seq), hash: row.hash, frontier, checkpoint_seq: Number(row.checkpoint_seq), checkpoint_at: row.checkpoint_at };
+  }
+
+  /** Entries matching `filter`, oldest first, with a cursor for the next page. */
+  async list(ctx: TenantContext, filter: EntryFilter = {}): Promise<{ items: LedgerEntryView[]; next_cursor: number | null }> {
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const conditions = [sql`seq > ${filter.afterSeq ?? 0}`];
+      if (filter.kind !== undefined) conditions.push(sql`kind = ${filter.kind}`);
+      if (filter.actor !== undefined) conditions.push(sql`actor_id = ${filter.actor}`);
+      if (filter.subject !== undefined) conditions.push(sql`subject @> ${JSON.stringify(filter.subject)}::jsonb`);
+      if (filter.from !== undefined) conditions.push(sql`recorded_at >= ${filter.from}`);
+      if (filter.to !== undefined) conditions.push(sql`recorded_at < ${filter.to}`);
+      const rows = await sql<EntryRow>`select seq, body, hash, key_id, signature from ledger_entries
+          where ${sql.join(conditions, sql` and `)} order by seq limit ${limit + 1}`.execute(tx);
+      const page = rows.rows.slice(0, limit).map(toSignedEntry);
+      const items = await this.#views(tx, ctx.tenantId, page);
+      return { items, next_cursor: rows.rows.length > limit ? (page.at(-1)?.seq ?? null) : null };
+    });
+  }
+
+  /** Every entry whose subject names `runId` as its `task_id` or `workflow_id`, oldest first. */
+  async runEntries(ctx: TenantContext, runId: string): Promise<LedgerEntryView[]> {
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const rows = await sql<EntryRow>`select seq, body, hash, key_id, signature from ledger_entries
+          where subject @> ${JSON.stringify({ task_id: runId })}::jsonb or subject @> ${JSON.stringify({ workflow_id: runId })}::jsonb
+          order by seq limit 100000`.execute(tx);
+      return this.#views(tx, ctx.tenantId, rows.rows.map(toSignedEntry));
+    });
+  }
+
+  async #views(tx: DbTransaction, tenantId: string, entries: readonly SignedEntry[]): Promise<LedgerEntryView[]> {
+    const bodies = entries.map((entry) => JSON.parse(entry.body) as EntryBody);
+    const subjectIds = [...new Set(bodies.flatMap((body) => (body.personal ? [body.personal.subject_id] : [])))];
+    const keys = await this.#subjects.load(tx, tenantId, subjectIds);
+    return entries.map((entry, index) => {
+      const body = bodies[index] as EntryBody;
+      const opened = body.personal
+        ? this.#subjects.open(tenantId, body.personal, body.payload, keys.get(body.personal.subject_id))
+        : { payload: body.payload, redacted: false };
+      return viewOf(entry, body, opened);
+    });
+  }
+
+  /**
+   * Deletes a data subject's key, so its personal fields read as erased forever; the chain still
+   * verifies. Records `compliance.subject_erased` in the same transaction.
+   */
+  async eraseSubject(ctx: TenantContext, subjectId: string): Promise<{ erased: boolean; receipt: AuditReceipt }> {
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const erased = await this.#subjects.erase(tx, subjectId);
+      await sql`insert into ledger_erasures (tenant_id, subject_id, erased_at) values (${ctx.tenantId}, ${subjectId}, ${this.#clock.now()})
+          on conflict (tenant_id, subject_id) do update set erased_at = excluded.erased_at`.execute(tx);
+      const receipt = await this.append(ctx, { kind: 'compliance.subject_erased', payload: { subject_id: subjectId, key_existed: erased } }, { tx });
+      return { erased, receipt };
+    });
+  }
+
+  /**
+   * Verifies the whole chain, or entries `fromSeq`..`toSeq`: hashes, links, signatures, keys,
+   * Merkle roots at each checkpoint, and (whole chain) that no checkpoint or the head covers
+   * missing entries.
+   */
+  async verify(ctx: TenantContext, range: { readonly fromSeq?: number | undefined; readonly toSeq?: number | undefined } = {}): Promise<VerifyResult> {
+    const keys = await this.#keys.keyRing();
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const fromSeq = Math.max(range.fromSeq ?? 1, 1);
+      const checkpoints = await this.#checkpointsIn(tx);
+      let prevHash = GENESIS_HASH;
+      if (fromSeq > 1) {
+        const previous = await sql<{ hash: string }>`select hash from ledger_entries where seq = ${fromSeq - 1}`.execute(tx);
+        if (!previous.rows[0]) return { valid: false, checked: 0, checkpoints_checked: 0, first_invalid_seq: fromSeq - 1, reason: `entry ${String(fromSeq - 1)} is missing` };
+        prevHash = previous.rows[0].hash;
+      }
+      const verifier = new ChainVerifier({ tenantId: ctx.tenantId, keys, checkpoints, fromSeq, prevHash });
+      const whole = range.fromSeq === undefined && range.toSeq === undefined;
+      const head = whole ? (await sql<HeadRow>`select seq, hash from ledger_heads`.execute(tx)).rows[0] : undefined;
+      const toSeq = range.toSeq ?? Number.MAX_SAFE_INTEGER;
+      for (let after = fromSeq - 1; !verifier.failed; ) {
+        const rows = await sql<EntryRow>`select seq, body, hash, key_id, signature from ledger_entries
+            where seq > ${after} and seq <= ${toSeq} order by seq limit ${BATCH}`.execute(tx);
+        for (const row of rows.rows) if (!verifier.push(toSignedEntry(row))) break;
+        if (rows.rows.length < BATCH) break;
+        after = Number(rows.rows.at(-1)?.seq);
+      }
+      return verifier.finish({ head: head ? { seq: Number(head.seq), hash: head.hash } : undefined, toSeq: range.toSeq });
+    });
+  }
+
+  async #checkpointsIn(tx: DbTransaction): Promise<SignedCheckpoint[]> {
+    const rows = await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints order by tree_size`.execute(tx);
+    return rows.rows.map(toSignedCheckpoint);
+  }
+
+  /** Signed checkpoints, oldest first, after `afterSize`. */
+  async listCheckpoints(ctx: TenantContext, page: { readonly afterSize?: number; readonly limit?: number } = {}): Promise<LedgerCheckpointView[]> {
+    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const rows = await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
+          where tree_size > ${page.afterSize ?? 0} order by tree_size limit ${limit}`.execute(tx);
+      return rows.rows.map((row) => toCheckpointView(toSignedCheckpoint(row)));
+    });
+  }
+
+  /**
+   * An RFC 9162 inclusion proof of entry `seq` in the tree of `treeSize` entries (default: the
+   * latest checkpoint that covers it, else the current head), with that checkpoint when signed.
+   * @throws {LedgerProofUnavailableError} when the entry or tree size does not exist.
+   */
+  async inclusionProof(ctx: TenantContext, seq: number, treeSize?: number): Promise<InclusionProofView> {
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const tree = await this.#proofs.tree(tx, ctx.tenantId);
+      const latest = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
+          order by tree_size desc limit 1`.execute(tx)).rows[0];
+      const size = treeSize ?? (latest && Number(latest.tree_size) >= seq ? Number(latest.tree_size) : tree.size);
+      if (seq < 1 || seq > size || size > tree.size) throw new LedgerProofUnavailableError(`no entry ${String(seq)} in a tree of ${String(size)} entries (ledger has ${String(tree.size)})`);
+      const checkpointRow = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
+          where tree_size = ${size}`.execute(tx)).rows[0];
+      return {
+        seq,
+        leaf_index: seq - 1,
+        tree_size: size,
+        leaf_hash: tree.leafHash(seq - 1).toString('hex'),
+        path: tree.inclusionProof(seq - 1, size).map((node) => node.toString('hex')),
+        root_hash: tree.root(size).toString('hex'),
+        checkpoint: checkpointRow ? toCheckpointView(toSignedCheckpoint(checkpointRow)) : null,
+      };
+    });
+  }
+
+  /** An RFC 9162 consistency proof that the tree of `oldSize` entries is a prefix of the one of `newSize`. */
+  async consistencyProof(ctx: TenantContext, oldSize: number, newSize: number): Promise<{ old_size: number; new_size: number; old_root: string; new_root: string; path: string[] }> {
+    return this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const tree = await this.#proofs.tree(tx, ctx.tenantId);
+      if (oldSize < 1 || oldSize > newSize || newSize > tree.size) throw new LedgerProofUnavailableError(`cannot prove ${String(oldSize)} against ${String(newSize)} (ledger has ${String(tree.size)})`);
+      return {
+        old_size: oldSize,
+        new_size: newSize,
+        old_root: tree.root(oldSize).toString('hex'),
+        new_root: tree.root(newSize).toString('hex'),
+        path: tree.consistencyProof(oldSize, newSize).map((node) => node.toString('hex')),
+      };
+    });
+  }
+
+  /** Every signing key ever used, as JWKs. */
+  async publicKeys(): Promise<LedgerKeyInfo[]> {
+    await this.#keys.active();
+    return this.#keys.list();
+  }
+
+  /** Retires the active signing key and signs from now on with a new one. */
+  async rotateKey(): Promise<string> {
+    return this.#keys.rotate();
+  }
+
+  /** Signed entries and checkpoints of the tenant, in order, for export. */
+  async *signedEntries(ctx: TenantContext): AsyncGenerator<SignedEntry> {
+    for (let after = 0; ; ) {
+      const rows = await this.#db.withTenant(ctx.tenantId, async (tx) => (await sql<EntryRow>`select seq, body, hash, key_id, signature
+          from ledger_entries where seq > ${after} order by seq limit ${BATCH}`.execute(tx)).rows);
+      for (const row of rows) yield toSignedEntry(row);
+      if (rows.length < BATCH) return;
+      after = Number(rows.at(-1)?.seq);
+    }
+  }
+
+  async signedCheckpoints(ctx: TenantContext): Promise<SignedCheckpoint[]> {
+    return this.#db.withTenant(ctx.tenantId, (tx) => this.#checkpointsIn(tx));
+  }
+
+  /** Tenants whose newest entries are not yet under a checkpoint older than the interval; for a background loop. */
+  async checkpointStale(): Promise<number> {
+    const cutoff = new Date(this.#clock.now().getTime() - this.#checkpointIntervalMs);
+    const rows = await this.#db.withSystem(async (tx) => (await sql<{ tenant_id: string }>`select tenant_id from ledger_heads
+        where seq > checkpoint_seq and (checkpoint_at is null or checkpoint_at <= ${cutoff})`.execute(tx)).rows);
+    for (const row of rows) {
+      await this.checkpoint(systemContext(row.tenant_id as TenantId, 'ledger-checkpointer'));
+    }
+    return rows.length;
+  }
+}
+
+/** An inclusion proof as returned by `GET /v1/ledger/entries/{seq}/proof`. */
+export interface InclusionProofView {
+  readonly seq: number;
+  readonly leaf_index: number;
+  readonly tree_size: number;
+  readonly leaf_hash: string;
+  readonly path: string[];
+  readonly root_hash: string;
+  readonly checkpoint: LedgerCheckpointView | null;
+}
