@@ -10,3 +10,4 @@ export {
   type AuditReceipt,
   type AuditSink,
 } from './audit-sink.js';
+export { LoggingAuditSink } from './logging-audit-sink.js';

@@ -4,7 +4,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 
-import { ServiceUnavailableError } from '../../shared/errors/index.js';
+import { ConflictError, ServiceUnavailableError } from '../../shared/errors/index.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { Database } from './database.js';
 import { PGlitePool } from './pglite-pool.js';
 
@@ -38,9 +39,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   try {
     const parsers = { [INT8_OID]: parseInt8, [NUMERIC_OID]: keepString };
     let pglite: PGlite;
+    let unlock: () => Promise<void> = () => Promise.resolve();
     if ('dataDir' in options) {
-      await mkdir(options.dataDir, { recursive: true });
-      pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
+      await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+      unlock = await lockDataDir(options.dataDir);
+      try {
+        pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
+      } catch (error) {
+        await unlock();
+        throw error;
+      }
     } else {
       pglite = await PGlite.create({ loadDataDir: options.loadDataDir, parsers });
     }
@@ -48,10 +56,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pglite.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
     }
     const pool = new PGlitePool(pglite);
-    const database = new Database({ engine: 'pglite', schema, dialect: new PostgresDialect({ pool }), onClose: () => pool.end() });
+    const database = new Database({
+      engine: 'pglite',
+      schema,
+      dialect: new PostgresDialect({ pool }),
+      onClose: async () => {
+        await pool.end();
+        await unlock();
+      },
+    });
     await database.ping();
     return database;
   } catch (error) {
+    if (error instanceof ConflictError) throw error;
     throw new ServiceUnavailableError(`cannot open the embedded database: ${String(error)}`, { cause: error });
   }
 }

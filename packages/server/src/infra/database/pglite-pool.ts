@@ -9,6 +9,12 @@ function commandOf(sqlText: string): Command {
   return (COMMANDS.has(word) ? word : 'SELECT') as Command;
 }
 
+// A statement separator outside the trailing position. Dollar-quoted bodies (do $$ … $$) count
+// too, which is harmless: exec runs single statements correctly as well.
+function isMultiStatement(sqlText: string): boolean {
+  return sqlText.trim().replace(/;\s*$/, '').includes(';');
+}
+
 /**
  * Presents one PGlite instance as a node-postgres pool, so Kysely's own PostgresDialect drives
  * both engines and we keep one SQL dialect. PGlite is a single connection: `connect()` hands it
@@ -34,6 +40,13 @@ export class PGlitePool implements PostgresPool {
     let released = false;
     const client = {
       async query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>> {
+        if (parameters.length === 0 && isMultiStatement(sqlText)) {
+          // Migrations send several statements at once; only the simple protocol (exec) accepts that,
+          // as node-postgres does for parameterless queries.
+          const results = await db.exec(sqlText);
+          const last = results.at(-1);
+          return { command: commandOf(sqlText), rowCount: last?.affectedRows ?? 0, rows: (last?.rows ?? []) as R[] };
+        }
         const result = await db.query<R>(sqlText, [...parameters]);
         return { command: commandOf(sqlText), rowCount: result.affectedRows ?? result.rows.length, rows: result.rows };
       },

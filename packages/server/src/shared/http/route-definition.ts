@@ -23,12 +23,16 @@ export type RouteAccess =
       readonly allowOperator?: boolean;
     };
 
-type InputOf<TSchema> = TSchema extends z.ZodType ? z.output<TSchema> : undefined;
+// A contract part that was not declared keeps the default `z.ZodType`, so it reads as `undefined`.
+type Declared<TSchema> = z.ZodType extends TSchema ? undefined : TSchema extends z.ZodType ? z.output<TSchema> : undefined;
+type ParamsOf<TContract> = TContract extends RouteContract<infer TParams, z.ZodType, z.ZodType, z.ZodType> ? Declared<TParams> : never;
+type QueryOf<TContract> = TContract extends RouteContract<z.ZodType, infer TQuery, z.ZodType, z.ZodType> ? Declared<TQuery> : never;
+type BodyOf<TContract> = TContract extends RouteContract<z.ZodType, z.ZodType, infer TBody, z.ZodType> ? Declared<TBody> : never;
 
 export interface RouteRequest<TContract extends RouteContract> {
-  readonly params: InputOf<TContract['params']>;
-  readonly query: InputOf<TContract['query']>;
-  readonly body: InputOf<TContract['body']>;
+  readonly params: ParamsOf<TContract>;
+  readonly query: QueryOf<TContract>;
+  readonly body: BodyOf<TContract>;
   readonly principal: Principal | undefined;
   /** Present on `tenant` routes: the tenant scope every store call takes. */
   readonly ctx: TenantContext | undefined;

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+import { withLogScope } from '../infra/logger/index.js';
+import { RouteNotFoundError } from '../shared/errors/index.js';
+import type { RouteDefinition } from '../shared/http/index.js';
+import type { Logger } from '../shared/ports/index.js';
+import { toErrorResponse } from './error-response.js';
+import type { HttpMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { guardRequest, nameRoutes, traceIdOf, type RouteGuardDeps } from './route-mounting.js';
+
+export interface ApiServerOptions {
+  readonly version: string;
+  readonly bodyLimitBytes: number;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly publicUrl?: string | undefined;
+  /** Built dashboard (index.html + assets), served at `/`. */
+  readonly dashboardDir?: string | undefined;
+}
+
+export interface ApiServerDeps extends RouteGuardDeps {
+  readonly options: ApiServerOptions;
+  readonly logger: Logger;
+  readonly routes: readonly RouteDefinition[];
+  readonly metrics: HttpMetrics;
+  /** Named readiness checks (database, redis, nats ...); each throws when not ready. */
+  readonly readiness: Readonly<Record<string, () => Promise<void>>>;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+let requestCounter = 0;
+
+/** Builds the Fastify server: every module route under /v1, health, metrics, OpenAPI, /docs and the dashboard. */
+export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
+  const { options, logger } = deps;
+  const log = logger.child({ module: 'api' });
+  const named = nameRoutes(deps.routes);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      if (typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming)) return incoming;
+      requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+      return `req_${Date.now().toString(36)}${requestCounter.toString(36).padStart(6, '0')}`;
+    },
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' as const } } : {}),
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    withLogScope({ request_id: request.id, trace_id: traceIdOf(request) }, done);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.requestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500) log.error('http.request_failed', { method: request.method, route, status: reply.statusCode });
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const response = toErrorResponse(error, request.id);
+    if (response.status >= 500) {
+      log.error('http.unhandled_error', { request_id: request.id, code: response.error.code, error: String(error), stack: (error as Error).stack });
+    }
+    void reply.status(response.status).send(response.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage = request.method === 'GET' && !request.url.startsWith('/v1') && request.headers.accept?.includes('text/html');
+    if (wantsPage && options.dashboardDir && existsSync(join(options.dashboardDir, 'index.html'))) {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    const response = toErrorResponse(new RouteNotFoundError(request.method, request.url.split('?')[0] ?? request.url), request.id);
+    return reply.status(response.status).send(response.body);
+  });
+
+  for (const { definition } of named) {
+    const { contract } = definition;
+    app.route({
+      method: contract.method,
+      url: contract.path.replace(/\{(\w+)\}/g, ':$1'),
+      handler: async (request, reply) => {
+        const input = await guardRequest(deps, definition, request, reply);
+        const result = await definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
+        const status = contract.successStatus ?? 200;
+        if (status === 204) return reply.status(204).send();
+        return reply.status(status).send(result);
+      },
+    });
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, { ok: boolean; latency_ms: number; error?: string }> = {};
+    await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, check]) => {
+        const start = performance.now();
+        try {
+          await check();
+          checks[name] = { ok: true, latency_ms: Math.round(performance.now() - start) };
+        } catch (error) {
+          checks[name] = { ok: false, latency_ms: Math.round(performance.now() - start), error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+    const ready = Object.values(checks).every((check) => check.ok);
+    return reply.status(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const document = buildOpenApiDocument(named, { version: options.version, serverUrl: options.publicUrl });
+  app.get('/v1/openapi.json', async () => document);
+  await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  if (options.dashboardDir && existsSync(options.dashboardDir)) {
+    await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', wildcard: false, index: ['index.html'] });
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply.type('text/html').send('<!doctype html><title>Aether</title><h1>Aether</h1><p>The dashboard is not built. Run <code>npm run build</code>. API reference: <a href="/docs">/docs</a>.</p>'),
+    );
+  }
+  return app;
+}

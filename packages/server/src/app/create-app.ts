@@ -1,0 +1,216 @@
+import { readFile } from 'node:fs/promises';
+
+import type { Quotas } from '@aether/protocol';
+import type { FastifyInstance } from 'fastify';
+
+import { createApiServer, createHttpMetrics, InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../api/index.js';
+import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
+import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
+import { readMasterKeyFile } from '../infra/keys/index.js';
+import { createPinoLogger } from '../infra/logger/index.js';
+import { connectNats, pingNats, type NatsConnection } from '../infra/nats/index.js';
+import { connectRedis, type RedisClient } from '../infra/redis/index.js';
+import {
+  ApiKeyService,
+  Authenticator,
+  authMigrations,
+  authRoutes,
+  OperatorKeyService,
+  TokenService,
+  TtlCache,
+  type UserDirectory,
+} from '../kernel/auth/index.js';
+import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
+import { asTenantId, type TenantId } from '../shared/context/index.js';
+import { deriveKey } from '../shared/crypto/index.js';
+import { ValidationError } from '../shared/errors/index.js';
+import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
+import { SystemClock, type Clock, type Logger } from '../shared/ports/index.js';
+import type { Config } from './config.js';
+import { systemRoutes } from './system-routes.js';
+import { VERSION } from './version.js';
+
+/** Every module's migrations, in dependency order. */
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations];
+
+export interface AppOverrides {
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  readonly logger?: Logger;
+  /** An already open database (tests share one); the app then does not close it. */
+  readonly db?: Database;
+}
+
+/** The running platform: its services, for the CLI and tests, and its HTTP server. */
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly server: FastifyInstance;
+  readonly tenants: TenantService;
+  readonly users: UserService;
+  readonly secrets: SecretService;
+  readonly apiKeys: ApiKeyService;
+  readonly operatorKeys: OperatorKeyService;
+  readonly tokens: TokenService;
+  readonly audit: AuditSink;
+  /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, drains them, then closes every resource in reverse order. */
+  close(): Promise<void>;
+}
+
+function defaultQuotas(config: Config): Quotas {
+  return {
+    requests_per_minute: config.rateLimit.defaultRequestsPerMinute,
+    max_users: 100,
+    max_api_keys: 100,
+    max_secrets: 200,
+    max_vms: 10,
+    max_vcpus: 16,
+    max_memory_mb: 32_768,
+    max_concurrent_tasks: 50,
+  };
+}
+
+async function resolveMasterKey(config: Config): Promise<Buffer> {
+  const key = config.security.masterKey ?? (await readMasterKeyFile(config.security.masterKeyFile));
+  if (!key) {
+    throw new ValidationError(
+      `No master key: set AETHER_MASTER_KEY or run "aether init" to create ${config.security.masterKeyFile}`,
+      { file: config.security.masterKeyFile },
+    );
+  }
+  return key;
+}
+
+/** Builds the whole object graph by hand, top down: the only place adapters are constructed. */
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const clock = overrides.clock ?? new SystemClock();
+  const ids = overrides.ids ?? new UlidIdGenerator();
+  const logger = overrides.logger ?? createPinoLogger({ level: config.logging.level });
+  const masterKey = await resolveMasterKey(config);
+  const startedAt = clock.now();
+  const closers: (() => Promise<void>)[] = [];
+
+  try {
+    const db = overrides.db ?? (await openDatabase(config.database.engine === 'pglite'
+      ? { engine: 'pglite', dataDir: config.database.dataDir }
+      : { engine: 'postgres', url: config.database.url, schema: config.database.schema, poolSize: config.database.poolSize }));
+    if (!overrides.db) closers.push(() => db.close());
+    await migrate(db, ALL_MIGRATIONS);
+
+    let redis: RedisClient | undefined;
+    if (config.redis) {
+      const connected = await connectRedis(config.redis.url, { keyPrefix: config.redis.keyPrefix });
+      redis = connected;
+      closers.push(async () => {
+        await connected.quit().catch(() => connected.disconnect());
+      });
+    }
+    let nats: NatsConnection | undefined;
+    if (config.nats) {
+      const connected = await connectNats(config.nats.url);
+      nats = connected;
+      closers.push(() => connected.drain());
+    }
+
+    const audit: AuditSink = new LoggingAuditSink(logger);
+    const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: defaultQuotas(config) });
+    const users = new UserService({ db, clock, ids, audit });
+    const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
+
+    // Tenant status and quotas are read on every request; a short cache keeps that off the database.
+    const tenantCache = new TtlCache<{ active: boolean; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
+    async function tenantFacts(tenantId: TenantId): Promise<{ active: boolean; requestsPerMinute: number } | null> {
+      const cached = tenantCache.get(tenantId);
+      if (cached !== undefined) return cached;
+      const tenant = await tenants.find(tenantId);
+      const facts = tenant && tenant.id === tenantId ? { active: tenant.status === 'active', requestsPerMinute: tenant.quotas.requests_per_minute } : null;
+      tenantCache.set(tenantId, facts);
+      return facts;
+    }
+    const isTenantActive = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.active ?? false;
+
+    const userDirectory: UserDirectory = {
+      async authenticate(tenantRef, email, password) {
+        const tenant = await tenants.find(tenantRef);
+        if (tenant?.status !== 'active') return undefined;
+        const user = await users.authenticate(asTenantId(tenant.id), email, password);
+        return user ? { id: user.id, role: user.role, tenantId: asTenantId(tenant.id) } : undefined;
+      },
+      status: (tenantId, userId) => users.status(tenantId, userId),
+      isTenantActive,
+    };
+    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, isTenantActive });
+    const operatorKeys = new OperatorKeyService({ db, clock, ids });
+    const tokens = new TokenService({
+      db,
+      clock,
+      ids,
+      signingKey: deriveKey(masterKey, 'jwt-hs256'),
+      accessTtlSeconds: config.security.accessTokenTtlSeconds,
+      refreshTtlSeconds: config.security.refreshTokenTtlSeconds,
+    });
+    const authenticator = new Authenticator({ apiKeys, operatorKeys, tokens, users: userDirectory });
+
+    const rateLimiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock }) : new InMemoryRateLimiter(clock);
+    const readiness: Record<string, () => Promise<void>> = { database: () => db.ping() };
+    if (redis) {
+      const client = redis;
+      readiness['redis'] = async () => {
+        await client.ping();
+      };
+    }
+    if (nats) {
+      const connection = nats;
+      readiness['nats'] = () => pingNats(connection);
+    }
+
+    const tls = config.server.tls
+      ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
+      : undefined;
+    const server = await createApiServer({
+      options: {
+        version: VERSION,
+        bodyLimitBytes: config.server.bodyLimitBytes,
+        tls,
+        publicUrl: config.server.publicUrl,
+        dashboardDir: config.dashboardDir,
+      },
+      logger,
+      metrics: createHttpMetrics(),
+      readiness,
+      routes: [
+        ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
+        ...authRoutes({ authenticator, tokens, apiKeys }),
+        ...tenancyRoutes({ tenants, users, secrets }),
+      ],
+      authenticate: (bearer) => authenticator.authenticate(bearer),
+      rateLimiter,
+      tenantRequestsPerMinute: async (tenantId) => (await tenantFacts(tenantId))?.requestsPerMinute ?? config.rateLimit.defaultRequestsPerMinute,
+      anonymousRequestsPerMinute: config.rateLimit.defaultRequestsPerMinute,
+      tenantExists: async (tenantId) => (await tenantFacts(tenantId)) !== null,
+    });
+
+    let closed = false;
+    return {
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit,
+      async listen() {
+        const address = await server.listen({ host: config.server.host, port: config.server.port });
+        logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });
+        return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await server.close();
+        for (const close of closers.reverse()) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * @module app
+ * The composition root: configuration and the object graph of the whole platform.
+ */
+export { loadConfig, parseMasterKey, SERVER_ROLES, type Config, type ServerRole } from './config.js';
+export { ALL_MIGRATIONS, createApp, type App, type AppOverrides } from './create-app.js';
+export { initializePlatform, type InitResult } from './initialize.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,211 @@
+import type { ApiKey, Role } from '@aether/protocol';
+
+import type { AuditSink } from '../../infra/audit/index.js';
+import type { Database } from '../../infra/database/index.js';
+import { asTenantId, type Principal, type TenantContext, type TenantId } from '../../shared/context/index.js';
+import { safeEqual } from '../../shared/crypto/index.js';
+import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
+import type { IdGenerator } from '../../shared/ids/index.js';
+import type { Clock, Logger } from '../../shared/ports/index.js';
+import { displayPrefix, mintCredential, type ParsedCredential } from './credential-format.js';
+import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError } from './errors.js';
+import { roleAtLeast } from './permissions.js';
+import type { ApiKeyRow, AuthTables } from './tables.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface ApiKeyServiceDeps {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly audit: AuditSink;
+  readonly logger: Logger;
+  /** Whether a tenant may act (exists and is active); from the tenancy module. */
+  readonly isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+}
+
+export interface CreateApiKeyInput {
+  readonly name: string;
+  readonly role: Role;
+  readonly scopes?: readonly string[] | undefined;
+  readonly expires_in_days?: number | undefined;
+}
+
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+function keyToWire(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    role: row.role,
+    scopes: row.scopes,
+    prefix: displayPrefix('api_key', row.id),
+    created_at: row.created_at.toISOString(),
+    expires_at: row.expires_at?.toISOString() ?? null,
+    last_used_at: row.last_used_at?.toISOString() ?? null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+  };
+}
+
+function principalRole(principal: Principal): Role | 'operator' | undefined {
+  if (principal.type === 'operator') return 'operator';
+  if (principal.type === 'user' || principal.type === 'api_key') return principal.role;
+  return undefined;
+}
+
+/** Tenant API keys: shown once, stored as a hash, scoped, expiring and revocable. */
+export class ApiKeyService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #audit: AuditSink;
+  readonly #log: Logger;
+  readonly #isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+  readonly #cache: TtlCache<ApiKeyRow | null>;
+  readonly #lastUsedWrites = new Map<string, number>();
+
+  constructor(deps: ApiKeyServiceDeps) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+    this.#audit = deps.audit;
+    this.#log = deps.logger.child({ module: 'auth' });
+    this.#isTenantActive = deps.isTenantActive;
+    this.#cache = new TtlCache({ clock: deps.clock, ttlMs: 5_000 });
+  }
+
+  /**
+   * Creates a key no stronger than its creator, within the tenant's `max_api_keys` quota.
+   * @throws {RoleEscalationError} when the role is above the creator's.
+   * @throws {QuotaExceededError} at the quota.
+   */
+  async create(ctx: TenantContext, input: CreateApiKeyInput): Promise<{ api_key: ApiKey; secret: string }> {
+    const own = principalRole(ctx.principal);
+    if (own !== 'operator' && own !== undefined && !roleAtLeast(own, input.role)) throw new RoleEscalationError(input.role, own);
+    const now = this.#clock.now();
+    const id = this.#ids.next('key');
+    const { token, secretHash } = mintCredential('api_key', id);
+    const row: ApiKeyRow = {
+      id,
+      tenant_id: ctx.tenantId,
+      name: input.name,
+      role: input.role,
+      scopes: [...(input.scopes ?? ['*'])],
+      secret_hash: secretHash,
+      created_by: `${ctx.principal.type}:${ctx.principal.id}`,
+      created_at: now,
+      expires_at: input.expires_in_days === undefined ? null : new Date(now.getTime() + input.expires_in_days * DAY_MS),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const tables = tx.withTables<AuthTables & { tenants: { id: string; quotas: { max_api_keys: number } } }>();
+      const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
+      if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
+      const { count } = await tables
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= tenant.quotas.max_api_keys) {
+        throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_api_keys)} active API keys`, {
+          details: { quota: 'max_api_keys', limit: tenant.quotas.max_api_keys },
+        });
+      }
+      await tables.insertInto('api_keys').values({ ...row, scopes: JSON.stringify(row.scopes) as never }).execute();
+      await this.#audit.append(ctx, { kind: 'auth.key_created', subject: { key_id: id }, payload: { name: row.name, role: row.role, scopes: row.scopes, expires_at: row.expires_at?.toISOString() ?? null } }, { tx });
+    });
+    return { api_key: keyToWire(row), secret: token };
+  }
+
+  async list(ctx: TenantContext, page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
+    const limit = page.limit ?? 50;
+    const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
+      let query = tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().orderBy('id').limit(limit + 1);
+      if (page.cursor) query = query.where('id', '>', page.cursor);
+      return query.execute();
+    });
+    const page_ = rows.slice(0, limit);
+    return { items: page_.map(keyToWire), next_cursor: rows.length > limit ? (page_.at(-1)?.id ?? null) : null };
+  }
+
+  /**
+   * Revokes a key at once (in this process; others within 5 s) along with every refresh token
+   * issued from it. Revoking a revoked key returns it unchanged.
+   * @throws {NotFoundError} when the key is not in the caller's tenant.
+   */
+  async revoke(ctx: TenantContext, keyId: string): Promise<ApiKey> {
+    const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const tables = tx.withTables<AuthTables>();
+      const current = await tables.selectFrom('api_keys').selectAll().where('id', '=', keyId).forUpdate().executeTakeFirst();
+      if (!current) throw new NotFoundError('api key', keyId);
+      if (current.revoked_at) return current;
+      const revokedAt = this.#clock.now();
+      await tables.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', keyId).execute();
+      await tables
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: revokedAt })
+        .where('principal_type', '=', 'api_key')
+        .where('principal_id', '=', keyId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await this.#audit.append(ctx, { kind: 'auth.key_revoked', subject: { key_id: keyId }, payload: { name: current.name } }, { tx });
+      return { ...current, revoked_at: revokedAt };
+    });
+    this.#cache.delete(keyId);
+    return keyToWire(row);
+  }
+
+  /**
+   * Resolves an `ak_…` credential to its principal.
+   * @throws {CredentialsInvalidError} for an unknown key or wrong secret.
+   * @throws {ApiKeyRevokedError} / {ApiKeyExpiredError} for a revoked or expired key.
+   */
+  async authenticate(credential: ParsedCredential): Promise<{ principal: Principal; tenantId: TenantId }> {
+    const row = await this.#load(credential.id);
+    if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
+    this.#assertUsable(row);
+    const tenantId = asTenantId(row.tenant_id);
+    if (!(await this.#isTenantActive(tenantId))) throw new CredentialsInvalidError('The key\'s tenant is suspended or gone');
+    this.#touch(row);
+    return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
+  }
+
+  /** Checks that a key behind an access token is still usable; returns its current role and scopes. */
+  async assertActive(keyId: string): Promise<{ role: Role; scopes: string[] }> {
+    const row = await this.#load(keyId);
+    if (!row) throw new CredentialsInvalidError('The API key behind this token no longer exists');
+    this.#assertUsable(row);
+    return { role: row.role, scopes: row.scopes };
+  }
+
+  #assertUsable(row: ApiKeyRow): void {
+    if (row.revoked_at) throw new ApiKeyRevokedError(row.id);
+    if (row.expires_at && row.expires_at.getTime() <= this.#clock.now().getTime()) throw new ApiKeyExpiredError(row.id);
+  }
+
+  async #load(keyId: string): Promise<ApiKeyRow | undefined> {
+    const cached = this.#cache.get(keyId);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = await this.#db.withSystem((tx) =>
+      tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+    );
+    this.#cache.set(keyId, row ?? null);
+    return row;
+  }
+
+  // Records use at most once a minute per key, so authentication stays a read on the hot path.
+  #touch(row: ApiKeyRow): void {
+    const nowMs = this.#clock.now().getTime();
+    if (nowMs - (this.#lastUsedWrites.get(row.id) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.#lastUsedWrites.set(row.id, nowMs);
+    this.#db
+      .withTenant(asTenantId(row.tenant_id), (tx) =>
+        tx.withTables<AuthTables>().updateTable('api_keys').set({ last_used_at: new Date(nowMs) }).where('id', '=', row.id).execute(),
+      )
+      .catch((error: unknown) => {
+        this.#log.warn('api_key.last_used_write_failed', { key_id: row.id, error: String(error) });
+      });
+  }
+}

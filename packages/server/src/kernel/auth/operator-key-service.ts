@@ -1,0 +1,61 @@
+import type { Database } from '../../infra/database/index.js';
+import type { Principal } from '../../shared/context/index.js';
+import { safeEqual } from '../../shared/crypto/index.js';
+import type { IdGenerator } from '../../shared/ids/index.js';
+import type { Clock } from '../../shared/ports/index.js';
+import { mintCredential, type ParsedCredential } from './credential-format.js';
+import { CredentialsInvalidError } from './errors.js';
+import type { AuthTables, OperatorKeyRow } from './tables.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface OperatorKeyServiceDeps {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+}
+
+/** Keys of the platform operator, who creates tenants and sets quotas. They belong to no tenant. */
+export class OperatorKeyService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #cache: TtlCache<OperatorKeyRow | null>;
+
+  constructor(deps: OperatorKeyServiceDeps) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+    this.#cache = new TtlCache({ clock: deps.clock, ttlMs: 5_000 });
+  }
+
+  /** Creates an operator key; the returned token is the only copy of its secret. */
+  async create(name: string): Promise<{ id: string; token: string }> {
+    const id = this.#ids.next('op');
+    const { token, secretHash } = mintCredential('operator_key', id);
+    await this.#db.withSystem((tx) =>
+      tx.withTables<AuthTables>().insertInto('operator_keys').values({ id, name, secret_hash: secretHash, created_at: this.#clock.now(), revoked_at: null }).execute(),
+    );
+    return { id, token };
+  }
+
+  /** True once any operator key exists (the platform has been initialised). */
+  async exists(): Promise<boolean> {
+    const row = await this.#db.withSystem((tx) => tx.withTables<AuthTables>().selectFrom('operator_keys').select('id').limit(1).executeTakeFirst());
+    return row !== undefined;
+  }
+
+  /** @throws {CredentialsInvalidError} for an unknown, wrong or revoked operator key. */
+  async authenticate(credential: ParsedCredential): Promise<Principal> {
+    let row = this.#cache.get(credential.id);
+    if (row === undefined) {
+      row = (await this.#db.withSystem((tx) =>
+        tx.withTables<AuthTables>().selectFrom('operator_keys').selectAll().where('id', '=', credential.id).executeTakeFirst(),
+      )) ?? null;
+      this.#cache.set(credential.id, row);
+    }
+    if (!row || !safeEqual(row.secret_hash, credential.secretHash) || row.revoked_at) {
+      throw new CredentialsInvalidError('Unknown or revoked operator key');
+    }
+    return { type: 'operator', id: row.id };
+  }
+}
