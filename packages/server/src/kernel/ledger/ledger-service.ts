@@ -4,6 +4,7 @@ import type { AuditEntryInput, AuditReceipt, AuditSink } from '../../infra/audit
 import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
+import { writeBundle } from './bundle.js';
 import { signCheckpoint, signEntry } from './entry.js';
 import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
 import { LedgerProofUnavailableError } from './errors.js';
@@ -314,19 +315,35 @@ export class LedgerService implements AuditSink {
     return this.#keys.rotate();
   }
 
-  /** Signed entries and checkpoints of the tenant, in order, for export. */
-  async *signedEntries(ctx: TenantContext): AsyncGenerator<SignedEntry> {
+  /** Signed entries of the tenant up to `upToSeq`, in seq order, read in batches. */
+  async *signedEntries(ctx: TenantContext, upToSeq = Number.MAX_SAFE_INTEGER): AsyncGenerator<SignedEntry> {
     for (let after = 0; ; ) {
       const rows = await this.#db.withTenant(ctx.tenantId, async (tx) => (await sql<EntryRow>`select seq, body, hash, key_id, signature
-          from ledger_entries where seq > ${after} order by seq limit ${BATCH}`.execute(tx)).rows);
+          from ledger_entries where seq > ${after} and seq <= ${upToSeq} order by seq limit ${BATCH}`.execute(tx)).rows);
       for (const row of rows) yield toSignedEntry(row);
       if (rows.length < BATCH) return;
       after = Number(rows.at(-1)?.seq);
     }
   }
 
-  async signedCheckpoints(ctx: TenantContext): Promise<SignedCheckpoint[]> {
-    return this.#db.withTenant(ctx.tenantId, (tx) => this.#checkpointsIn(tx));
+  /**
+   * The tenant's ledger as an export bundle (JSON lines: header, keys, checkpoints, entries), cut
+   * at the head as it was when the export began. See docs/ledger-format.md.
+   */
+  async *exportBundle(ctx: TenantContext): AsyncGenerator<string> {
+    const keys = await this.publicKeys();
+    const { head, checkpoints } = await this.#db.withTenant(ctx.tenantId, async (tx) => {
+      const row = (await sql<HeadRow>`select seq, hash from ledger_heads`.execute(tx)).rows[0];
+      return { head: row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH }, checkpoints: await this.#checkpointsIn(tx) };
+    });
+    yield* writeBundle({
+      tenantId: ctx.tenantId,
+      exportedAt: this.#clock.now(),
+      head,
+      keys,
+      checkpoints: checkpoints.filter((checkpoint) => checkpoint.tree_size <= head.seq),
+      entries: this.signedEntries(ctx, head.seq),
+    });
   }
 
   /** Tenants whose newest entries are not yet under a checkpoint older than the interval; for a background loop. */
