@@ -1,3 +1,4 @@
+import { ledgerRoutes } from './ledger.js';
 import { systemRoutes } from './system.js';
 import { tenancyRoutes } from './tenancy.js';
 
@@ -8,6 +9,7 @@ import { tenancyRoutes } from './tenancy.js';
 export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
+  ...ledgerRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -33,6 +33,14 @@ export interface Config {
   readonly rateLimit: { readonly defaultRequestsPerMinute: number };
   readonly logging: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; readonly logModelData: boolean };
   readonly dashboardDir: string | undefined;
+  readonly ledger: {
+    /** Sign a checkpoint at least every this many entries of a tenant. */
+    readonly checkpointEvery: number;
+    /** ... and at least this often while entries arrive, and from a background loop when they stop. */
+    readonly checkpointIntervalMs: number;
+    /** Largest canonical payload of one ledger entry. */
+    readonly maxPayloadBytes: number;
+  };
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -64,6 +72,9 @@ const envSchema = z.object({
   AETHER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   AETHER_LOG_MODEL_DATA: booleanString.default(false),
   AETHER_DASHBOARD_DIR: z.string().optional(),
+  AETHER_LEDGER_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  AETHER_LEDGER_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  AETHER_LEDGER_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
 });
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
@@ -141,6 +152,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rateLimit: { defaultRequestsPerMinute: e.AETHER_RATE_LIMIT_PER_MINUTE },
     logging: { level: e.AETHER_LOG_LEVEL, logModelData: e.AETHER_LOG_MODEL_DATA },
     dashboardDir: e.AETHER_DASHBOARD_DIR,
+    ledger: {
+      checkpointEvery: e.AETHER_LEDGER_CHECKPOINT_EVERY,
+      checkpointIntervalMs: e.AETHER_LEDGER_CHECKPOINT_INTERVAL_MS,
+      maxPayloadBytes: e.AETHER_LEDGER_MAX_PAYLOAD_BYTES,
+    },
   };
   return deepFreeze(config);
 }

@@ -4,7 +4,7 @@ import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
 
 import { createApiServer, createHttpMetrics, InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../api/index.js';
-import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
+import type { AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
 import { createPinoLogger } from '../infra/logger/index.js';
@@ -20,6 +20,7 @@ import {
   TtlCache,
   type UserDirectory,
 } from '../kernel/auth/index.js';
+import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
 import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
@@ -31,7 +32,7 @@ import { systemRoutes } from './system-routes.js';
 import { VERSION } from './version.js';
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...ledgerMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -55,6 +56,7 @@ export interface App {
   readonly operatorKeys: OperatorKeyService;
   readonly tokens: TokenService;
   readonly audit: AuditSink;
+  readonly ledger: LedgerService;
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, drains them, then closes every resource in reverse order. */
@@ -116,7 +118,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       closers.push(() => connected.drain());
     }
 
-    const audit: AuditSink = new LoggingAuditSink(logger);
+    // Every side effect of every module is recorded in the signed ledger.
+    const ledger = new LedgerService({ db, masterKey, clock, logger, options: config.ledger });
+    const audit: AuditSink = ledger;
+    const checkpointer = new LedgerCheckpointer({ ledger, logger, intervalMs: config.ledger.checkpointIntervalMs });
+    checkpointer.start();
+    closers.push(() => checkpointer.close());
     const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: defaultQuotas(config) });
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
@@ -186,6 +193,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
         ...authRoutes({ authenticator, tokens, apiKeys }),
         ...tenancyRoutes({ tenants, users, secrets }),
+        ...ledgerRoutes({ ledger }),
       ],
       authenticate: (bearer) => authenticator.authenticate(bearer),
       rateLimiter,
@@ -196,7 +204,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });
         logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });

@@ -21,7 +21,7 @@ export interface LedgerActor {
 /** Which payload fields are sealed under the key of which data subject. */
 export interface PersonalMarker {
   readonly subject_id: string;
-  readonly fields: readonly string[];
+  readonly fields: string[];
 }
 
 /**

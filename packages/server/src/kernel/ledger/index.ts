@@ -7,7 +7,25 @@
  * ledger_erasures, ledger_signing_keys. Depends on: shared, infra/database, infra/audit.
  */
 export { LedgerService, type EntryFilter, type InclusionProofView, type LedgerOptions, type LedgerServiceDeps } from './ledger-service.js';
+export { LedgerCheckpointer, type LedgerCheckpointerDeps } from './checkpointer.js';
 export { ledgerMigrations } from './migrations.js';
+export { ledgerRoutes, type LedgerRoutesDeps } from './routes.js';
+export { verifyBundle, writeBundle, BUNDLE_FORMAT, BUNDLE_VERSION, type BundleLine, type BundleVerifyOptions } from './bundle.js';
+export { diffRuns, type RunDiff, type StepDiff } from './run-diff.js';
+export {
+  debugRun,
+  genericRunReducer,
+  replayRun,
+  simulateRun,
+  type Breakpoints,
+  type DebugResult,
+  type RunEntry,
+  type RunReducer,
+  type RunState,
+  type RunStep,
+  type SimulationResult,
+  type Substitution,
+} from './run-replay.js';
 export {
   LedgerBundleInvalidError,
   LedgerEntryInvalidError,

@@ -11,7 +11,7 @@ export interface StepDiff {
   readonly kind: string;
   readonly tool: string | null;
   /** Payload fields that differ, for `changed`. */
-  readonly changes?: readonly { readonly field: string; readonly a: unknown; readonly b: unknown }[];
+  readonly changes?: { field: string; a: unknown; b: unknown }[];
 }
 
 export interface RunDiff {
