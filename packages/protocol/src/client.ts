@@ -63,7 +63,7 @@ export function createAetherClient(options: AetherClientOptions): AetherClient {
     input: RouteInput<TRoute>,
     callOptions: { signal?: AbortSignal } = {},
   ): Promise<RouteOutput<TRoute>> {
-    const parts = input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+    const parts = input as unknown as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
     const url = `${base}${buildPath(route.path, parts.params)}${queryString(parts.query)}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`;

@@ -38,14 +38,15 @@ export function defineRoute<
   return contract;
 }
 
-type InferOr<T, TFallback> = T extends z.ZodType ? z.input<T> : TFallback;
+// A part the contract did not declare keeps the default `z.ZodType`: the caller passes nothing for it.
+type IsDeclared<TSchema> = z.ZodType extends TSchema ? false : true;
 
 /** What a client passes to call a route: only the parts the route has. */
 export type RouteInput<TRoute> =
   TRoute extends RouteContract<infer TParams, infer TQuery, infer TBody, z.ZodType>
-    ? (TRoute extends { params: z.ZodType } ? { params: z.input<TParams> } : { params?: undefined }) &
-        (TRoute extends { query: z.ZodType } ? { query?: InferOr<TQuery, undefined> } : { query?: undefined }) &
-        (TRoute extends { body: z.ZodType } ? { body: z.input<TBody> } : { body?: undefined })
+    ? (IsDeclared<TParams> extends true ? { params: z.input<TParams> } : { params?: undefined }) &
+        (IsDeclared<TQuery> extends true ? { query?: z.input<TQuery> } : { query?: undefined }) &
+        (IsDeclared<TBody> extends true ? { body: z.input<TBody> } : { body?: undefined })
     : never;
 
 /** What a route answers with, after parsing. */

@@ -41,6 +41,8 @@ export interface Config {
     /** Largest canonical payload of one ledger entry. */
     readonly maxPayloadBytes: number;
   };
+  /** What the CLI talks to when no flag says otherwise. */
+  readonly cli: { readonly url: string | undefined; readonly apiKey: string | undefined; readonly profile: string };
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -75,6 +77,9 @@ const envSchema = z.object({
   AETHER_LEDGER_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   AETHER_LEDGER_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   AETHER_LEDGER_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  AETHER_URL: z.url().optional(),
+  AETHER_API_KEY: z.string().min(1).optional(),
+  AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
 });
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
@@ -157,6 +162,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       checkpointIntervalMs: e.AETHER_LEDGER_CHECKPOINT_INTERVAL_MS,
       maxPayloadBytes: e.AETHER_LEDGER_MAX_PAYLOAD_BYTES,
     },
+    cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
   };
   return deepFreeze(config);
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
@@ -30,6 +31,9 @@ import { SystemClock, type Clock, type Logger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
 import { systemRoutes } from './system-routes.js';
 import { VERSION } from './version.js';
+
+// The dashboard built in this checkout (packages/dashboard/dist), from src/app or dist/app alike.
+const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
 export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...ledgerMigrations];
@@ -184,7 +188,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         bodyLimitBytes: config.server.bodyLimitBytes,
         tls,
         publicUrl: config.server.publicUrl,
-        dashboardDir: config.dashboardDir,
+        dashboardDir: config.dashboardDir ?? BUNDLED_DASHBOARD_DIR,
       },
       logger,
       metrics: createHttpMetrics(),

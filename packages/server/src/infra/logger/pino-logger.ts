@@ -73,7 +73,8 @@ export function createPinoLogger(options: PinoLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       mixin: () => ({ ...scopeStorage.getStore() }),
     },
-    options.destination,
+    // Logs go to stderr by default, so command output on stdout stays clean for pipes.
+    options.destination ?? pino.destination({ fd: 2, sync: false }),
   );
   return new PinoLogger(instance);
 }
