@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
 import { describeFailure, type CliContext } from './context.js';
@@ -21,6 +22,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerPlatformCommands(program, context);
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
+  registerLedgerCommands(program, context);
   return program;
 }
 
