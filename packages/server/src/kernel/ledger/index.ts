@@ -36,7 +36,23 @@ export {
   LedgerSigningKeyUnavailableError,
 } from './errors.js';
 export { DEFAULT_KIND_NAMESPACES } from './kinds.js';
+export { verifySignaturesParallel } from './parallel-signatures.js';
 export type { LedgerCheckpointView, LedgerEntryView } from './entry-view.js';
 export type { LedgerKeyInfo } from './signing-key-store.js';
 export type { VerifyResult } from './verify.js';
 export { ERASED_VALUE } from './subject-keys.js';
+export { signCheckpoint, signEntry, type CheckpointFields, type EntryFields } from './entry.js';
+export {
+  CHECKPOINT_DOMAIN,
+  ENTRY_DOMAIN,
+  GENESIS_HASH,
+  checkpointHashBytes,
+  entryHashBytes,
+  type CheckpointBody,
+  type EntryBody,
+  type SignedCheckpoint,
+  type SignedEntry,
+} from './format.js';
+export { MerkleFrontier, MerkleTree, merkleLeafHash, merkleNodeHash, verifyConsistencyProof, verifyInclusionProof } from './merkle.js';
+export { generateSigningKey, jwkThumbprint, LedgerKeyRing, toPublicJwk, type LedgerPublicJwk, type LedgerSigningKey } from './signing.js';
+export { ChainVerifier, verifyChain, type ChainVerifierOptions } from './verify.js';
