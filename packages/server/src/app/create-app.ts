@@ -124,6 +124,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     // Every side effect of every module is recorded in the signed ledger.
     const ledger = new LedgerService({ db, masterKey, clock, logger, options: config.ledger });
+    // The signing key must exist before any module records an effect inside its own transaction.
+    await ledger.init();
     const audit: AuditSink = ledger;
     const checkpointer = new LedgerCheckpointer({ ledger, logger, intervalMs: config.ledger.checkpointIntervalMs });
     checkpointer.start();

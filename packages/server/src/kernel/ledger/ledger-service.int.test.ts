@@ -63,6 +63,15 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
       expect(await ledger.verify(ctx)).toEqual({ valid: true, checked: 10, checkpoints_checked: 2, first_invalid_seq: null, reason: null });
     });
 
+    it('group-commits concurrent appends into one gapless chain, each receipt its own seq', async () => {
+      const receipts = await Promise.all(Array.from({ length: 120 }, (_, i) => ledger.append(ctx, { kind: 'tool.called', payload: { i } })));
+      expect(receipts.map((receipt) => receipt.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+      const { items } = await ledger.list(ctx, { limit: 1000 });
+      expect(new Map(items.map((item) => [item.seq, item.hash]))).toEqual(new Map(receipts.map((receipt) => [receipt.seq, receipt.hash])));
+      expect((await ledger.listCheckpoints(ctx)).map((cp) => cp.tree_size)).toEqual(Array.from({ length: 30 }, (_, i) => (i + 1) * 4));
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 120, checkpoints_checked: 30 });
+    });
+
     it('keeps each tenant on its own chain', async () => {
       const other = systemContext(asTenantId(`${ctx.tenantId}x`), 'test');
       await appendMany(3);

@@ -5,16 +5,16 @@ import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { writeBundle } from './bundle.js';
-import { signCheckpoint, signEntry } from './entry.js';
+import { GroupCommitter, insertCheckpoints, lockHead, writeBatch, type BatchWriterDeps } from './append-batch.js';
+import { signCheckpoint } from './entry.js';
 import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
 import { LedgerProofUnavailableError } from './errors.js';
 import { GENESIS_HASH, type EntryBody, type SignedCheckpoint, type SignedEntry } from './format.js';
 import { DEFAULT_KIND_NAMESPACES } from './kinds.js';
-import { MerkleFrontier, merkleLeafHash } from './merkle.js';
 import { ProofCache } from './proof-cache.js';
 import { SigningKeyStore, type LedgerKeyInfo } from './signing-key-store.js';
 import { SubjectKeys } from './subject-keys.js';
-import { validateEntry } from './validate-entry.js';
+import { validateEntry, type ValidatedEntry } from './validate-entry.js';
 import { ChainVerifier, type VerifyResult } from './verify.js';
 
 export interface LedgerOptions {
@@ -51,9 +51,6 @@ export interface EntryFilter {
 interface HeadRow {
   seq: number;
   hash: string;
-  frontier: string[] | string;
-  checkpoint_seq: number;
-  checkpoint_at: Date | string | null;
 }
 
 const BATCH = 2000;
@@ -70,8 +67,9 @@ export class LedgerService implements AuditSink {
   readonly #keys: SigningKeyStore;
   readonly #subjects: SubjectKeys;
   readonly #proofs: ProofCache;
-  readonly #checkpointEvery: number;
   readonly #checkpointIntervalMs: number;
+  readonly #batchDeps: BatchWriterDeps;
+  readonly #groupCommit: GroupCommitter;
   readonly #limits: { readonly namespaces: ReadonlySet<string>; readonly maxPayloadBytes: number };
 
   constructor(deps: LedgerServiceDeps) {
@@ -81,8 +79,14 @@ export class LedgerService implements AuditSink {
     this.#keys = new SigningKeyStore({ db: deps.db, masterKey: deps.masterKey, clock: deps.clock });
     this.#subjects = new SubjectKeys(deps.masterKey);
     this.#proofs = new ProofCache();
-    this.#checkpointEvery = deps.options?.checkpointEvery ?? 1000;
     this.#checkpointIntervalMs = deps.options?.checkpointIntervalMs ?? 60_000;
+    this.#batchDeps = {
+      clock: deps.clock,
+      subjects: this.#subjects,
+      checkpointEvery: deps.options?.checkpointEvery ?? 1000,
+      checkpointIntervalMs: deps.options?.checkpointIntervalMs ?? 60_000,
+    };
+    this.#groupCommit = new GroupCommitter({ db: deps.db, maxBatch: 500, prepare: () => this.#keys.active(), write: (tx, tenantId, entries) => this.#writeBatch(tx, tenantId, entries) });
     this.#limits = {
       namespaces: new Set([...DEFAULT_KIND_NAMESPACES, ...(deps.options?.extraNamespaces ?? [])]),
       maxPayloadBytes: deps.options?.maxPayloadBytes ?? 64 * 1024,
@@ -101,65 +105,29 @@ export class LedgerService implements AuditSink {
    */
   async append(ctx: TenantContext, input: AuditEntryInput, options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt> {
     const entry = validateEntry(ctx, input, this.#limits);
+    // In the caller's transaction the entry commits (or rolls back) with the effect it records.
+    // On PGlite (one connection) the key must be loaded before: `init()` at startup sees to it.
+    if (options.tx) return (await this.#writeBatch(options.tx, ctx.tenantId, [entry]))[0] as AuditReceipt;
+    return this.#groupCommit.submit(ctx.tenantId, entry);
+  }
+
+  async #writeBatch(tx: DbTransaction, tenantId: string, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
     const key = await this.#keys.active();
-    return this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const head = await this.#lockHead(tx, ctx.tenantId);
-      const now = this.#clock.now();
-      const payload = entry.personal ? await this.#subjects.seal(tx, ctx.tenantId, entry.personal, entry.payload, now) : entry.payload;
-      const seq = head.seq + 1;
-      const signed = signEntry({ tenantId: ctx.tenantId, seq, time: now, ...entry, payload, prevHash: head.hash }, key);
-      const frontier = new MerkleFrontier(head.seq, head.frontier.map((hex) => Buffer.from(hex, 'hex')));
-      frontier.push(merkleLeafHash(Buffer.from(signed.hash, 'hex')));
-      const lastCheckpointMs = head.checkpoint_at ? new Date(head.checkpoint_at).getTime() : now.getTime();
-      const due = seq - head.checkpoint_seq >= this.#checkpointEvery || now.getTime() - lastCheckpointMs >= this.#checkpointIntervalMs;
-      const frontierJson = JSON.stringify(frontier.nodes().map((node) => node.toString('hex')));
-      // One round trip writes the entry and moves the head.
-      await sql`with inserted as (
-          insert into ledger_entries (tenant_id, seq, recorded_at, kind, actor_type, actor_id, subject, personal_subject, body, hash, key_id, signature)
-          values (${ctx.tenantId}, ${seq}, ${now}, ${entry.kind}, ${entry.actor.type}, ${entry.actor.id}, ${JSON.stringify(entry.subject)}::jsonb,
-                  ${entry.personal?.subject_id ?? null}, ${signed.body}, ${signed.hash}, ${signed.key_id}, ${signed.signature})
-          returning seq)
-        update ledger_heads set seq = (select seq from inserted), hash = ${signed.hash}, frontier = ${frontierJson}::jsonb,
-          checkpoint_at = coalesce(checkpoint_at, ${now})
-        where tenant_id = ${ctx.tenantId}`.execute(tx);
-      if (due) await this.#writeCheckpoint(tx, ctx.tenantId, { seq, hash: signed.hash, root: frontier.root() }, now);
-      return { seq, hash: signed.hash };
-    }, { tx: options.tx });
+    return writeBatch(tx, { ...this.#batchDeps, key, tenantId }, entries);
   }
 
   /** Signs a checkpoint at the current head now, if entries arrived since the last one. */
   async checkpoint(ctx: TenantContext): Promise<LedgerCheckpointView | undefined> {
+    const key = await this.#keys.active();
     const written = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const head = await this.#lockHead(tx, ctx.tenantId);
-      if (head.seq === 0 || head.seq === head.checkpoint_seq) return undefined;
-      const frontier = new MerkleFrontier(head.seq, head.frontier.map((hex) => Buffer.from(hex, 'hex')));
-      return this.#writeCheckpoint(tx, ctx.tenantId, { seq: head.seq, hash: head.hash, root: frontier.root() }, this.#clock.now());
+      const head = await lockHead(tx, ctx.tenantId);
+      if (head.seq === 0 || head.seq === head.checkpointSeq) return undefined;
+      const checkpoint = signCheckpoint({ tenantId: ctx.tenantId, treeSize: head.seq, rootHash: head.frontier.root().toString('hex'), lastHash: head.hash, time: this.#clock.now() }, key);
+      await insertCheckpoints(tx, ctx.tenantId, [checkpoint]);
+      this.#log.debug('ledger.checkpointed', { tenantId: ctx.tenantId, treeSize: head.seq });
+      return checkpoint;
     });
     return written ? toCheckpointView(written) : undefined;
-  }
-
-  async #writeCheckpoint(tx: DbTransaction, tenantId: string, head: { seq: number; hash: string; root: Buffer }, now: Date): Promise<SignedCheckpoint> {
-    const key = await this.#keys.active();
-    const checkpoint = signCheckpoint({ tenantId, treeSize: head.seq, rootHash: head.root.toString('hex'), lastHash: head.hash, time: now }, key);
-    await sql`insert into ledger_checkpoints (tenant_id, tree_size, root_hash, created_at, body, hash, key_id, signature)
-        values (${tenantId}, ${head.seq}, ${checkpoint.parsed.root_hash}, ${now}, ${checkpoint.body}, ${checkpoint.hash}, ${checkpoint.key_id}, ${checkpoint.signature})`.execute(tx);
-    await sql`update ledger_heads set checkpoint_seq = ${head.seq}, checkpoint_at = ${now} where tenant_id = ${tenantId}`.execute(tx);
-    this.#log.debug('ledger.checkpointed', { tenantId, treeSize: head.seq });
-    return checkpoint;
-  }
-
-  async #lockHead(tx: DbTransaction, tenantId: string): Promise<{ seq: number; hash: string; frontier: string[]; checkpoint_seq: number; checkpoint_at: Date | string | null }> {
-    const select = () => sql<HeadRow>`select seq, hash, frontier, checkpoint_seq, checkpoint_at from ledger_heads
-        where tenant_id = ${tenantId} for update`.execute(tx);
-    let row = (await select()).rows[0];
-    if (!row) {
-      await sql`insert into ledger_heads (tenant_id, seq, hash, frontier) values (${tenantId}, 0, ${GENESIS_HASH}, '[]'::jsonb)
-          on conflict (tenant_id) do nothing`.execute(tx);
-      row = (await select()).rows[0];
-      if (!row) throw new Error('ledger head row vanished');
-    }
-    const frontier = typeof row.frontier === 'string' ? (JSON.parse(row.frontier) as string[]) : row.frontier;
-    return { seq: Number(row.seq), hash: row.hash, frontier, checkpoint_seq: Number(row.checkpoint_seq), checkpoint_at: row.checkpoint_at };
   }
 
   /** Entries matching `filter`, oldest first, with a cursor for the next page. */
