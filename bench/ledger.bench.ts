@@ -1,5 +1,5 @@
 /* eslint-disable n/no-process-env -- the bench reads where PostgreSQL is */
-import { createHash, randomBytes, verify } from 'node:crypto';
+import { hash, randomBytes, verify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { sql } from 'kysely';
@@ -124,13 +124,12 @@ function buildChain(count: number, signed: number): Chain {
 
 function verifyFigures(record: Record_, chain: Chain): void {
   const n = chain.entries.length;
-  const domain = Buffer.from(ENTRY_DOMAIN);
   // Floor: the SHA-256 work verification cannot avoid: every entry hash, every leaf, every node.
   const floorStart = performance.now();
   const leaves: Buffer[] = new Array<Buffer>(n);
   for (let i = 0; i < n; i += 1) {
-    const hash = createHash('sha256').update(domain).update((chain.entries[i] as SignedEntry).body).digest();
-    leaves[i] = createHash('sha256').update(Buffer.of(0)).update(hash).digest();
+    const entryHash = hash('sha256', ENTRY_DOMAIN + (chain.entries[i] as SignedEntry).body, 'buffer');
+    leaves[i] = hash('sha256', Buffer.concat([Buffer.of(0), entryHash]), 'buffer');
   }
   for (let width = n; width > 1; width = Math.ceil(width / 2)) {
     for (let i = 0; i + 1 < width; i += 2) leaves[i / 2] = merkleNodeHash(leaves[i] as Buffer, leaves[i + 1] as Buffer);
@@ -141,7 +140,7 @@ function verifyFigures(record: Record_, chain: Chain): void {
   const result = verifyChain(chain.entries, { tenantId: 'tnt_bench', keys: chain.keys, checkpoints: chain.checkpoints, signatures: false });
   const seconds = (performance.now() - start) / 1000;
   if (!result.valid) throw new Error(`bench chain invalid: ${String(result.reason)}`);
-  record({ name: `verify ${n.toLocaleString('en')} entries (hash chain + Merkle roots + ${String(chain.checkpoints.length)} checkpoint signatures)`, value: seconds, unit: 's', baselineName: 'raw node:crypto SHA-256 of the same bytes (entry, leaf and node hashes)', baseline: floorSeconds, goal: '<= 5 s', met: seconds <= 5 });
+  record({ name: `verify ${n.toLocaleString('en')} entries (hash chain + Merkle roots + ${String(chain.checkpoints.length)} checkpoint signatures)`, value: seconds, unit: 's', baselineName: 'raw node:crypto one-shot SHA-256 of the same bytes (entry, leaf and node hashes)', baseline: floorSeconds, goal: '<= 5 s', met: seconds <= 5 });
 }
 
 async function signatureFigures(record: Record_, chain: Chain): Promise<void> {

@@ -1,19 +1,24 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 9162 (Certificate Transparency v2) Merkle trees: leaf = SHA-256(0x00 ‖ data),
  * node = SHA-256(0x01 ‖ left ‖ right); the data of a ledger leaf is the entry's 32-byte hash.
  */
-const LEAF_PREFIX = Buffer.of(0x00);
-const NODE_PREFIX = Buffer.of(0x01);
 const HASH_BYTES = 32;
+// Scratch inputs for one-shot hashing; crypto.hash reads them synchronously, so reuse is safe.
+const leafInput = Buffer.alloc(1 + HASH_BYTES, 0x00);
+const nodeInput = Buffer.alloc(1 + 2 * HASH_BYTES, 0x01);
 
 export function merkleLeafHash(entryHash: Buffer): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(entryHash).digest();
+  if (entryHash.length !== HASH_BYTES) return createHash('sha256').update(Buffer.of(0x00)).update(entryHash).digest();
+  entryHash.copy(leafInput, 1);
+  return hash('sha256', leafInput, 'buffer');
 }
 
 export function merkleNodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  left.copy(nodeInput, 1, 0, HASH_BYTES);
+  right.copy(nodeInput, 1 + HASH_BYTES, 0, HASH_BYTES);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 /** SHA-256 of the empty string: the root of the empty tree. */
