@@ -1,4 +1,4 @@
-/* eslint-disable no-console -- the benchmark runner prints its report */
+ 
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 

@@ -1,4 +1,4 @@
-import { buildPath, type RouteContract, type RouteInput, type RouteOutput } from './contract.js';
+import { buildPath, parameterText, type RouteContract, type RouteInput, type RouteOutput } from './contract.js';
 import { errorEnvelopeSchema } from './common.js';
 import { apiRoutes, type ApiRoutes } from './routes.js';
 
@@ -46,7 +46,7 @@ function queryString(query: Readonly<Record<string, unknown>> | undefined): stri
   if (!query) return '';
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null) search.set(key, String(value as string | number | boolean));
+    if (value !== undefined && value !== null) search.set(key, parameterText(value));
   }
   const text = search.toString();
   return text ? `?${text}` : '';

@@ -43,7 +43,7 @@ type IsDeclared<TSchema> = z.ZodType extends TSchema ? false : true;
 
 /** What a client passes to call a route: only the parts the route has. */
 export type RouteInput<TRoute> =
-  TRoute extends RouteContract<infer TParams, infer TQuery, infer TBody, z.ZodType>
+  TRoute extends RouteContract<infer TParams, infer TQuery, infer TBody>
     ? (IsDeclared<TParams> extends true ? { params: z.input<TParams> } : { params?: undefined }) &
         (IsDeclared<TQuery> extends true ? { query?: z.input<TQuery> } : { query?: undefined }) &
         (IsDeclared<TBody> extends true ? { body: z.input<TBody> } : { body?: undefined })
@@ -55,10 +55,17 @@ export type RouteOutput<TRoute> = TRoute extends RouteContract<z.ZodType, z.ZodT
   : never;
 
 /** Fills `{name}` parameters of a contract path. */
+/** The text form of a path or query parameter value. */
+export function parameterText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value);
+}
+
 export function buildPath(path: string, params: Readonly<Record<string, unknown>> | undefined): string {
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = params?.[name];
     if (value === undefined || value === null) throw new TypeError(`missing path parameter "${name}" for ${path}`);
-    return encodeURIComponent(String(value as string | number));
+    return encodeURIComponent(parameterText(value));
   });
 }

@@ -4,6 +4,7 @@
  */
 export {
   buildPath,
+  parameterText,
   defineRoute,
   type HttpMethod,
   type RouteContract,

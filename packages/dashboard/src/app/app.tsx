@@ -1,5 +1,5 @@
 import { AetherApiError, type Tenant } from '@aether/protocol';
-import { useState, type FormEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 
 import { clientFor, saveKey, savedKey } from '../lib/api-client';
 
@@ -14,7 +14,7 @@ export function App() {
   const [workspace, setWorkspace] = useState<Workspace | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  async function connect(event?: FormEvent) {
+  async function connect(event?: SyntheticEvent<HTMLFormElement>) {
     event?.preventDefault();
     setError(null);
     try {

@@ -56,16 +56,25 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' as const } } : {}),
   });
 
+  // While closing, answers end their keep-alive connection, so close() does not wait on clients
+  // that would otherwise hold an idle connection open until its timeout.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     withLogScope({ request_id: request.id, trace_id: traceIdOf(request) }, done);
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.requestDuration.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    deps.metrics.observeRequest({ method: request.method, route, statusCode: reply.statusCode }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) log.error('http.request_failed', { method: request.method, route, status: reply.statusCode });
     done();
   });
@@ -92,7 +101,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       method: contract.method,
       url: contract.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (request, reply) => {
-        const input = await guardRequest(deps, definition, request, reply);
+        const input = await guardRequest(deps, definition, { request, reply });
         const result = await definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
         const status = contract.successStatus ?? 200;
         if (status === 204) return reply.status(204).send();

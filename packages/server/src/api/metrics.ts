@@ -4,6 +4,8 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 export interface HttpMetrics {
   readonly registry: Registry;
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** Records one request's latency; label children are cached, as this runs on every request. */
+  observeRequest(labels: { method: string; route: string; statusCode: number }, seconds: number): void;
 }
 
 export function createHttpMetrics(): HttpMetrics {
@@ -16,5 +18,18 @@ export function createHttpMetrics(): HttpMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, requestDuration };
+  const children = new Map<string, ReturnType<typeof requestDuration.labels>>();
+  return {
+    registry,
+    requestDuration,
+    observeRequest({ method, route, statusCode }, seconds) {
+      const key = `${method} ${route} ${String(statusCode)}`;
+      let child = children.get(key);
+      if (!child) {
+        child = requestDuration.labels({ method, route, status_code: String(statusCode) });
+        children.set(key, child);
+      }
+      child.observe(seconds);
+    },
+  };
 }

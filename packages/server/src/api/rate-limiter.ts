@@ -12,7 +12,7 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
 }
 
-function decide(count: number, limit: number, windowEndMs: number, nowMs: number): RateDecision {
+function decide({ count, limit, windowEndMs, nowMs }: { count: number; limit: number; windowEndMs: number; nowMs: number }): RateDecision {
   return {
     allowed: count <= limit,
     remaining: Math.max(0, limit - count),
@@ -39,7 +39,7 @@ export class InMemoryRateLimiter implements RateLimiter {
       if (this.#windows.size > 100_000) this.#sweep(startMs);
     }
     window.count += 1;
-    return Promise.resolve(decide(window.count, limit, startMs + windowMs, nowMs));
+    return Promise.resolve(decide({ count: window.count, limit, windowEndMs: startMs + windowMs, nowMs }));
   }
 
   #sweep(currentStartMs: number): void {
@@ -63,6 +63,6 @@ export class RedisRateLimiter implements RateLimiter {
     const redisKey = `ratelimit:${key}:${String(startMs)}`;
     const results = await this.#redis.multi().incr(redisKey).pexpire(redisKey, windowMs + 1000).exec();
     const count = Number(results?.[0]?.[1] ?? 0);
-    return decide(count, limit, startMs + windowMs, nowMs);
+    return decide({ count, limit, windowEndMs: startMs + windowMs, nowMs });
   }
 }

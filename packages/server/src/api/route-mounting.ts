@@ -67,7 +67,8 @@ function bearerOf(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-async function enforceRate(deps: RouteGuardDeps, key: string, limit: number, reply: FastifyReply): Promise<void> {
+async function enforceRate(deps: RouteGuardDeps, reply: FastifyReply, quota: { key: string; limit: number }): Promise<void> {
+  const { key, limit } = quota;
   const decision = await deps.rateLimiter.hit(key, limit, 60_000);
   void reply.header('x-ratelimit-limit', limit).header('x-ratelimit-remaining', decision.remaining);
   if (!decision.allowed) {
@@ -84,8 +85,7 @@ async function enforceRate(deps: RouteGuardDeps, key: string, limit: number, rep
 export async function guardRequest(
   deps: RouteGuardDeps,
   definition: RouteDefinition,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  { request, reply }: { request: FastifyRequest; reply: FastifyReply },
 ): Promise<{ principal: Authenticated['principal'] | undefined; ctx: TenantContext | undefined; params: unknown; query: unknown; body: unknown }> {
   const { contract, access } = definition;
   let authenticated: Authenticated | undefined;
@@ -96,9 +96,9 @@ export async function guardRequest(
     if (authenticated.tenantId) extendLogScope({ tenant_id: authenticated.tenantId });
   }
   if (authenticated?.tenantId) {
-    await enforceRate(deps, `tenant:${authenticated.tenantId}`, await deps.tenantRequestsPerMinute(authenticated.tenantId), reply);
+    await enforceRate(deps, reply, { key: `tenant:${authenticated.tenantId}`, limit: await deps.tenantRequestsPerMinute(authenticated.tenantId) });
   } else {
-    await enforceRate(deps, `ip:${request.ip}`, deps.anonymousRequestsPerMinute, reply);
+    await enforceRate(deps, reply, { key: `ip:${request.ip}`, limit: deps.anonymousRequestsPerMinute });
   }
   const params = parsePart(contract.params, request.params, 'path');
   const principal = authenticated?.principal;
@@ -125,9 +125,7 @@ export async function guardRequest(
   const query = parsePart(contract.query, request.query, 'query');
   const body = parsePart(contract.body, request.body, 'body');
   const ctx: TenantContext | undefined =
-    tenantId && principal
-      ? { tenantId, principal, requestId: request.id, traceId: traceIdOf(request), signal: abortSignalOf(reply) }
-      : undefined;
+    tenantId && principal ? tenantContext({ tenantId, principal, requestId: request.id, traceId: traceIdOf(request) }, reply) : undefined;
   return { principal, ctx, params, query, body };
 }
 
@@ -138,11 +136,24 @@ export function traceIdOf(request: FastifyRequest): string {
   return match?.[1] ?? request.id;
 }
 
-// Aborts when the client goes away before the answer is written, so long work can stop early.
-function abortSignalOf(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
-  });
-  return controller.signal;
+/**
+ * The request's TenantContext. Its signal aborts when the client goes away before the answer is
+ * written, so long work can stop early; it is made on first use, as most handlers never read it.
+ */
+function tenantContext(fields: Omit<TenantContext, 'signal'>, reply: FastifyReply): TenantContext {
+  let controller: AbortController | undefined;
+  return {
+    ...fields,
+    get signal(): AbortSignal {
+      if (!controller) {
+        const created = new AbortController();
+        controller = created;
+        if (reply.raw.writableFinished) return created.signal;
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) created.abort(new Error('client closed the connection'));
+        });
+      }
+      return controller.signal;
+    },
+  };
 }

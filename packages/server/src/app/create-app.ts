@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
 
-import { createApiServer, createHttpMetrics, InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../api/index.js';
+import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
 import type { AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
@@ -18,15 +18,16 @@ import {
   authRoutes,
   OperatorKeyService,
   TokenService,
-  TtlCache,
+  type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
-import { SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
+import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { ValidationError } from '../shared/errors/index.js';
 import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
+import type { RouteDefinition } from '../shared/http/index.js';
 import { SystemClock, type Clock, type Logger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
 import { systemRoutes } from './system-routes.js';
@@ -61,6 +62,8 @@ export interface App {
   readonly tokens: TokenService;
   readonly audit: AuditSink;
   readonly ledger: LedgerService;
+  /** Every mounted API route with its operation name and access rule. */
+  readonly routes: readonly { name: string; definition: RouteDefinition }[];
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, drains them, then closes every resource in reverse order. */
@@ -104,7 +107,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const db = overrides.db ?? (await openDatabase(config.database.engine === 'pglite'
       ? { engine: 'pglite', dataDir: config.database.dataDir }
       : { engine: 'postgres', url: config.database.url, schema: config.database.schema, poolSize: config.database.poolSize }));
-    if (!overrides.db) closers.push(() => db.close());
+    if (!overrides.db) {
+      closers.push(() => db.close());
+    }
     await migrate(db, ALL_MIGRATIONS);
 
     let redis: RedisClient | undefined;
@@ -112,7 +117,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       const connected = await connectRedis(config.redis.url, { keyPrefix: config.redis.keyPrefix });
       redis = connected;
       closers.push(async () => {
-        await connected.quit().catch(() => connected.disconnect());
+        await connected.quit().catch(() => { connected.disconnect(); });
       });
     }
     let nats: NatsConnection | undefined;
@@ -134,17 +139,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
-    // Tenant status and quotas are read on every request; a short cache keeps that off the database.
-    const tenantCache = new TtlCache<{ active: boolean; requestsPerMinute: number } | null>({ clock, ttlMs: 2_000 });
-    async function tenantFacts(tenantId: TenantId): Promise<{ active: boolean; requestsPerMinute: number } | null> {
-      const cached = tenantCache.get(tenantId);
-      if (cached !== undefined) return cached;
+    // Tenant status and quotas are read on every request, from TenantService's short-lived cache.
+    async function tenantFacts(tenantId: TenantId): Promise<{ status: TenantStatus; requestsPerMinute: number } | null> {
       const tenant = await tenants.find(tenantId);
-      const facts = tenant && tenant.id === tenantId ? { active: tenant.status === 'active', requestsPerMinute: tenant.quotas.requests_per_minute } : null;
-      tenantCache.set(tenantId, facts);
-      return facts;
+      return tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
     }
-    const isTenantActive = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.active ?? false;
+    const tenantStatus = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.status;
 
     const userDirectory: UserDirectory = {
       async authenticate(tenantRef, email, password) {
@@ -154,9 +154,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         return user ? { id: user.id, role: user.role, tenantId: asTenantId(tenant.id) } : undefined;
       },
       status: (tenantId, userId) => users.status(tenantId, userId),
-      isTenantActive,
+      tenantStatus,
     };
-    const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger, isTenantActive });
+    const apiKeys = new ApiKeyService({
+      db, clock, ids, audit, logger, tenantStatus,
+      enforceKeyQuota: (tx, check) => enforceQuota(tx, { ...check, quota: 'max_api_keys' }),
+    });
     const operatorKeys = new OperatorKeyService({ db, clock, ids });
     const tokens = new TokenService({
       db,
@@ -184,6 +187,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const tls = config.server.tls
       ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
       : undefined;
+    const routes = nameRoutes([
+      ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
+      ...authRoutes({ authenticator, tokens, apiKeys }),
+      ...tenancyRoutes({ tenants, users, secrets }),
+      ...ledgerRoutes({ ledger }),
+    ]);
     const server = await createApiServer({
       options: {
         version: VERSION,
@@ -195,12 +204,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       logger,
       metrics: createHttpMetrics(),
       readiness,
-      routes: [
-        ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
-        ...authRoutes({ authenticator, tokens, apiKeys }),
-        ...tenancyRoutes({ tenants, users, secrets }),
-        ...ledgerRoutes({ ledger }),
-      ],
+      routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticate(bearer),
       rateLimiter,
       tenantRequestsPerMinute: async (tenantId) => (await tenantFacts(tenantId))?.requestsPerMinute ?? config.rateLimit.defaultRequestsPerMinute,
@@ -210,7 +214,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger, routes,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });
         logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });
@@ -219,7 +223,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       async close() {
         if (closed) return;
         closed = true;
-        await server.close();
+        // In-flight requests get the grace period; connections still open after it are cut.
+        const deadline = setTimeout(() => {
+          logger.warn('server.connections_cut', { grace_ms: config.server.shutdownGraceMs });
+          server.server.closeAllConnections();
+        }, config.server.shutdownGraceMs);
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(deadline);
+        }
         for (const close of closers.reverse()) await close();
       },
     };

@@ -1,3 +1,4 @@
+import { asTenantId, type TenantContext } from '../shared/context/index.js';
 import type { App } from './create-app.js';
 
 export interface InitResult {
@@ -23,8 +24,8 @@ export async function initializePlatform(app: App): Promise<InitResult> {
   const operator = await app.operatorKeys.create('initial operator key');
   const operatorPrincipal = { type: 'operator' as const, id: operator.id };
   const tenant = (await app.tenants.find('default')) ?? (await app.tenants.create(operatorPrincipal, { slug: 'default', name: 'Default tenant' }, 'init'));
-  const ctx = {
-    tenantId: tenant.id as never,
+  const ctx: TenantContext = {
+    tenantId: asTenantId(tenant.id),
     principal: operatorPrincipal,
     requestId: 'init',
     traceId: 'init',

@@ -86,7 +86,7 @@ export function action<TArgs extends unknown[]>(
     const command = args.at(-1) as Command;
     const format = globalOptions(command).format;
     const result = await body(command, ...(args.slice(0, -2) as TArgs));
-    if (result !== undefined) printResult(context.io, format, result, columns);
+    if (result !== undefined) printResult(context.io, result, { format, columns });
   };
 }
 
@@ -99,9 +99,9 @@ export function describeFailure(error: unknown, verbose: boolean): { message: st
   }
   if (error instanceof CliError) return { message: `error: ${error.message}`, exitCode: error.exitCode };
   if (error instanceof TypeError && /fetch failed/.test(error.message)) {
-    return { message: `error: cannot reach the server (${String((error.cause as Error | undefined)?.message ?? error.message)}); is "aether serve" running?`, exitCode: 1 };
+    return { message: `error: cannot reach the server (${(error.cause as Error | undefined)?.message ?? error.message}); is "aether serve" running?`, exitCode: 1 };
   }
   const text = error instanceof Error ? (verbose ? (error.stack ?? error.message) : error.message) : String(error);
-  const code = typeof error === 'object' && error !== null && 'code' in error ? `${String((error as { code: unknown }).code)}: ` : '';
+  const code = typeof error === 'object' && error !== null && 'code' in error ? `${String((error).code)}: ` : '';
   return { message: `error: ${code}${text}`, exitCode: 1 };
 }

@@ -19,8 +19,9 @@ export class CliError extends Error {
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-';
   if (Array.isArray(value)) return value.map(cell).join(',');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value as string | number | boolean);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return value.toString();
+  return JSON.stringify(value);
 }
 
 /** Renders rows as aligned columns. */
@@ -33,13 +34,14 @@ export function renderTable(rows: readonly Record<string, unknown>[], columns?: 
 }
 
 /** Prints a result as JSON or as a table (lists) / key-value lines (objects). */
-export function printResult(io: CliIo, format: OutputFormat, value: unknown, columns?: readonly string[]): void {
+export function printResult(io: CliIo, value: unknown, options: { format: OutputFormat; columns?: readonly string[] | undefined }): void {
+  const { format, columns } = options;
   if (format === 'json') {
     io.out(JSON.stringify(value, null, 2));
     return;
   }
   if (Array.isArray(value)) {
-    io.out(renderTable(value as Record<string, unknown>[], columns));
+    io.out(renderTable(value, columns));
     return;
   }
   if (value && typeof value === 'object') {

@@ -1,3 +1,4 @@
+/* eslint-disable no-console -- this guard replaces console methods to catch unexpected output */
 import { afterEach, beforeEach } from 'vitest';
 
 // A test that writes to the console unexpectedly fails (openai-agents' console guard):

@@ -1,9 +1,10 @@
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, sql, type PostgresDialect, type Transaction } from 'kysely';
 
 import type { TenantId } from '../../shared/context/index.js';
 
-/** The empty table map; each module adds its own tables with `db.withTables<TModuleTables>()`. */
-export type NoTables = Record<never, never>;
+/** The empty table map; each module adds its own tables with `db.$extendTables<TModuleTables>()`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the empty table map that `$extendTables` adds to
+export type NoTables = {};
 export type Db = Kysely<NoTables>;
 export type DbTransaction = Transaction<NoTables>;
 /** Anything queries can run on: the root handle or an open transaction. */

@@ -24,3 +24,4 @@ export {
   type MigrationResult,
 } from './migrator.js';
 export { openDatabase, redactUrl, type DatabaseOptions } from './open-database.js';
+export { isUniqueViolation } from './postgres-errors.js';

@@ -36,19 +36,14 @@ function resolveSchema(schema: string | undefined): string {
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const schema = resolveSchema(options.schema);
   if (options.engine === 'postgres') return openPostgres(options.url, schema, options.poolSize ?? 10);
+  let unlock: () => Promise<void> = () => Promise.resolve();
+  let pglite: PGlite | undefined;
   try {
     const parsers = { [INT8_OID]: parseInt8, [NUMERIC_OID]: keepString };
-    let pglite: PGlite;
-    let unlock: () => Promise<void> = () => Promise.resolve();
     if ('dataDir' in options) {
       await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       unlock = await lockDataDir(options.dataDir);
-      try {
-        pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
-      } catch (error) {
-        await unlock();
-        throw error;
-      }
+      pglite = await PGlite.create({ dataDir: options.dataDir, parsers });
     } else {
       pglite = await PGlite.create({ loadDataDir: options.loadDataDir, parsers });
     }
@@ -56,21 +51,33 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pglite.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
     }
     const pool = new PGlitePool(pglite);
+    const release = unlock;
     const database = new Database({
       engine: 'pglite',
       schema,
       dialect: new PostgresDialect({ pool }),
       onClose: async () => {
         await pool.end();
-        await unlock();
+        await release();
       },
     });
     await database.ping();
     return database;
   } catch (error) {
+    // Whatever failed after the lock was taken, the directory must not stay locked.
+    if (pglite && !pglite.closed) await pglite.close().catch(() => undefined);
+    await unlock();
     if (error instanceof ConflictError) throw error;
     throw new ServiceUnavailableError(`cannot open the embedded database: ${String(error)}`, { cause: error });
   }
+}
+
+function typeParserFor(oid: number): (value: string) => unknown {
+  if (oid === INT8_OID) return parseInt8;
+  if (oid === NUMERIC_OID) return keepString;
+  // pg's TypeId enum lists only built-in oids, but any oid is valid at run time.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+  return pg.types.getTypeParser(oid, 'text') as (value: string) => unknown;
 }
 
 async function openPostgres(url: string, schema: string, poolSize: number): Promise<Database> {
@@ -78,13 +85,7 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
     connectionString: url,
     max: poolSize,
     options: `-c search_path=${schema}`,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-        if (oid === INT8_OID) return parseInt8;
-        if (oid === NUMERIC_OID) return keepString;
-        return pg.types.getTypeParser(oid, format ?? 'text');
-      }) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: typeParserFor as typeof pg.types.getTypeParser },
   });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);

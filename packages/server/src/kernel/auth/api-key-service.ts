@@ -1,17 +1,17 @@
 import type { ApiKey, Role } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { Database } from '../../infra/database/index.js';
+import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { asTenantId, type Principal, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { safeEqual } from '../../shared/crypto/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { displayPrefix, mintCredential, type ParsedCredential } from './credential-format.js';
-import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError } from './errors.js';
+import { ApiKeyExpiredError, ApiKeyRevokedError, CredentialsInvalidError, RoleEscalationError, TenantSuspendedError } from './errors.js';
 import { roleAtLeast } from './permissions.js';
 import type { ApiKeyRow, AuthTables } from './tables.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../shared/cache/index.js';
 
 export interface ApiKeyServiceDeps {
   readonly db: Database;
@@ -19,8 +19,10 @@ export interface ApiKeyServiceDeps {
   readonly ids: IdGenerator;
   readonly audit: AuditSink;
   readonly logger: Logger;
-  /** Whether a tenant may act (exists and is active); from the tenancy module. */
-  readonly isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+  /** Refuses a key past the tenant's `max_api_keys` quota; from the tenancy module. */
+  readonly enforceKeyQuota: KeyQuotaEnforcer;
+  /** The tenant's status (undefined when it does not exist); from the tenancy module. */
+  readonly tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
 }
 
 export interface CreateApiKeyInput {
@@ -48,6 +50,18 @@ function keyToWire(row: ApiKeyRow): ApiKey {
   };
 }
 
+export type TenantStatus = 'active' | 'suspended';
+
+/** Checks, inside the creating transaction, that one more active key fits the tenant's quota. */
+export type KeyQuotaEnforcer = (tx: DbTransaction, check: { tenantId: TenantId; current: () => Promise<number> }) => Promise<void>;
+
+/** @throws {TenantSuspendedError} or {CredentialsInvalidError} unless the tenant is active. */
+export function assertTenantActive(tenantId: TenantId, status: TenantStatus | undefined): Promise<void> {
+  if (status === 'suspended') throw new TenantSuspendedError(tenantId);
+  if (status === undefined) throw new CredentialsInvalidError('The credential\'s tenant no longer exists');
+  return Promise.resolve();
+}
+
 function principalRole(principal: Principal): Role | 'operator' | undefined {
   if (principal.type === 'operator') return 'operator';
   if (principal.type === 'user' || principal.type === 'api_key') return principal.role;
@@ -61,7 +75,8 @@ export class ApiKeyService {
   readonly #ids: IdGenerator;
   readonly #audit: AuditSink;
   readonly #log: Logger;
-  readonly #isTenantActive: (tenantId: TenantId) => Promise<boolean>;
+  readonly #tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
+  readonly #enforceKeyQuota: KeyQuotaEnforcer;
   readonly #cache: TtlCache<ApiKeyRow | null>;
   readonly #lastUsedWrites = new Map<string, number>();
 
@@ -71,14 +86,15 @@ export class ApiKeyService {
     this.#ids = deps.ids;
     this.#audit = deps.audit;
     this.#log = deps.logger.child({ module: 'auth' });
-    this.#isTenantActive = deps.isTenantActive;
+    this.#tenantStatus = deps.tenantStatus;
+    this.#enforceKeyQuota = deps.enforceKeyQuota;
     this.#cache = new TtlCache({ clock: deps.clock, ttlMs: 5_000 });
   }
 
   /**
    * Creates a key no stronger than its creator, within the tenant's `max_api_keys` quota.
    * @throws {RoleEscalationError} when the role is above the creator's.
-   * @throws {QuotaExceededError} at the quota.
+   * @throws {QuotaExceededError} at the quota (from the quota enforcer).
    */
   async create(ctx: TenantContext, input: CreateApiKeyInput): Promise<{ api_key: ApiKey; secret: string }> {
     const own = principalRole(ctx.principal);
@@ -100,19 +116,12 @@ export class ApiKeyService {
       revoked_at: null,
     };
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<AuthTables & { tenants: { id: string; quotas: { max_api_keys: number } } }>();
-      const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-      if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-      const { count } = await tables
-        .selectFrom('api_keys')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(count) >= tenant.quotas.max_api_keys) {
-        throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_api_keys)} active API keys`, {
-          details: { quota: 'max_api_keys', limit: tenant.quotas.max_api_keys },
-        });
-      }
+      const tables = tx.$extendTables<AuthTables>();
+      await this.#enforceKeyQuota(tx, {
+        tenantId: ctx.tenantId,
+        current: async () =>
+          (await tables.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('count')).where('revoked_at', 'is', null).executeTakeFirstOrThrow()).count,
+      });
       await tables.insertInto('api_keys').values({ ...row, scopes: JSON.stringify(row.scopes) as never }).execute();
       await this.#audit.append(ctx, { kind: 'auth.key_created', subject: { key_id: id }, payload: { name: row.name, role: row.role, scopes: row.scopes, expires_at: row.expires_at?.toISOString() ?? null } }, { tx });
     });
@@ -122,7 +131,7 @@ export class ApiKeyService {
   async list(ctx: TenantContext, page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
     const limit = page.limit ?? 50;
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
-      let query = tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -137,7 +146,7 @@ export class ApiKeyService {
    */
   async revoke(ctx: TenantContext, keyId: string): Promise<ApiKey> {
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<AuthTables>();
+      const tables = tx.$extendTables<AuthTables>();
       const current = await tables.selectFrom('api_keys').selectAll().where('id', '=', keyId).forUpdate().executeTakeFirst();
       if (!current) throw new NotFoundError('api key', keyId);
       if (current.revoked_at) return current;
@@ -167,7 +176,7 @@ export class ApiKeyService {
     if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
     this.#assertUsable(row);
     const tenantId = asTenantId(row.tenant_id);
-    if (!(await this.#isTenantActive(tenantId))) throw new CredentialsInvalidError('The key\'s tenant is suspended or gone');
+    await assertTenantActive(tenantId, await this.#tenantStatus(tenantId));
     this.#touch(row);
     return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
   }
@@ -189,7 +198,7 @@ export class ApiKeyService {
     const cached = this.#cache.get(keyId);
     if (cached !== undefined) return cached ?? undefined;
     const row = await this.#db.withSystem((tx) =>
-      tx.withTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+      tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
     );
     this.#cache.set(keyId, row ?? null);
     return row;
@@ -202,7 +211,7 @@ export class ApiKeyService {
     this.#lastUsedWrites.set(row.id, nowMs);
     this.#db
       .withTenant(asTenantId(row.tenant_id), (tx) =>
-        tx.withTables<AuthTables>().updateTable('api_keys').set({ last_used_at: new Date(nowMs) }).where('id', '=', row.id).execute(),
+        tx.$extendTables<AuthTables>().updateTable('api_keys').set({ last_used_at: new Date(nowMs) }).where('id', '=', row.id).execute(),
       )
       .catch((error: unknown) => {
         this.#log.warn('api_key.last_used_write_failed', { key_id: row.id, error: String(error) });

@@ -1,7 +1,7 @@
 import type { Role } from '@aether/protocol';
 
 import type { Principal, TenantId } from '../../shared/context/index.js';
-import type { ApiKeyService } from './api-key-service.js';
+import { assertTenantActive, type ApiKeyService, type TenantStatus } from './api-key-service.js';
 import { parseCredential } from './credential-format.js';
 import { CredentialsInvalidError } from './errors.js';
 import type { OperatorKeyService } from './operator-key-service.js';
@@ -13,7 +13,7 @@ export interface UserDirectory {
   authenticate(tenant: string, email: string, password: string): Promise<{ id: string; role: Role; tenantId: TenantId } | undefined>;
   /** The user's current role and status, undefined when gone. */
   status(tenantId: TenantId, userId: string): Promise<{ role: Role; status: 'active' | 'disabled' } | undefined>;
-  isTenantActive(tenantId: TenantId): Promise<boolean>;
+  tenantStatus(tenantId: TenantId): Promise<TenantStatus | undefined>;
 }
 
 export interface Authenticated {
@@ -60,7 +60,7 @@ export class Authenticator {
       throw new CredentialsInvalidError('A refresh token is not an access credential; exchange it at POST /v1/tokens');
     }
     const { tenantId, subject } = await this.#tokens.verify(bearer);
-    if (!(await this.#users.isTenantActive(tenantId))) throw new CredentialsInvalidError('The tenant is suspended or gone');
+    await assertTenantActive(tenantId, await this.#users.tenantStatus(tenantId));
     // Role and scopes are re-read, so a demotion or revocation applies before the token expires.
     const current = await this.#currentSubject({ tenantId, type: subject.type, id: subject.id });
     return { principal: current, tenantId };

@@ -79,3 +79,12 @@ export class RoleEscalationError extends AppError {
     super(`Cannot grant role ${requested}, which is above your own role ${own}`, { details: { requested, own } });
   }
 }
+
+/** The tenant is suspended; its principals cannot act. */
+export class TenantSuspendedError extends AppError {
+  readonly code = 'TENANT_SUSPENDED';
+  readonly kind = 'forbidden';
+  constructor(tenantId: string) {
+    super(`Tenant ${tenantId} is suspended; its keys and tokens cannot act until the operator reactivates it`, { details: { tenant_id: tenantId } });
+  }
+}

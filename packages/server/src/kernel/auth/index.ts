@@ -4,7 +4,7 @@
  * operator keys, JWT access tokens with rotating refresh tokens, and the role/permission table.
  * Owns tables: api_keys, operator_keys, refresh_tokens. Depends on: shared, infra.
  */
-export { ApiKeyService, type ApiKeyServiceDeps, type CreateApiKeyInput } from './api-key-service.js';
+export { ApiKeyService, type ApiKeyServiceDeps, type CreateApiKeyInput, type KeyQuotaEnforcer, type TenantStatus } from './api-key-service.js';
 export { Authenticator, type Authenticated, type AuthenticatorDeps, type TokenGrant, type UserDirectory } from './authenticator.js';
 export { authMigrations } from './migrations.js';
 export { OperatorKeyService, type OperatorKeyServiceDeps } from './operator-key-service.js';
@@ -19,7 +19,6 @@ export {
 } from './permissions.js';
 export { authRoutes, type AuthRoutesDeps } from './routes.js';
 export { TokenService, type IssuedTokens, type TokenServiceDeps, type TokenSubject } from './token-service.js';
-export { TtlCache } from './ttl-cache.js';
 export {
   ApiKeyExpiredError,
   ApiKeyRevokedError,
@@ -29,5 +28,6 @@ export {
   PermissionDeniedError,
   RefreshTokenReusedError,
   RoleEscalationError,
+  TenantSuspendedError,
   TokenExpiredError,
 } from './errors.js';

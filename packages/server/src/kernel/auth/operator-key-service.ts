@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/ports/index.js';
 import { mintCredential, type ParsedCredential } from './credential-format.js';
 import { CredentialsInvalidError } from './errors.js';
 import type { AuthTables, OperatorKeyRow } from './tables.js';
-import { TtlCache } from './ttl-cache.js';
+import { TtlCache } from '../../shared/cache/index.js';
 
 export interface OperatorKeyServiceDeps {
   readonly db: Database;
@@ -33,14 +33,14 @@ export class OperatorKeyService {
     const id = this.#ids.next('op');
     const { token, secretHash } = mintCredential('operator_key', id);
     await this.#db.withSystem((tx) =>
-      tx.withTables<AuthTables>().insertInto('operator_keys').values({ id, name, secret_hash: secretHash, created_at: this.#clock.now(), revoked_at: null }).execute(),
+      tx.$extendTables<AuthTables>().insertInto('operator_keys').values({ id, name, secret_hash: secretHash, created_at: this.#clock.now(), revoked_at: null }).execute(),
     );
     return { id, token };
   }
 
   /** True once any operator key exists (the platform has been initialised). */
   async exists(): Promise<boolean> {
-    const row = await this.#db.withSystem((tx) => tx.withTables<AuthTables>().selectFrom('operator_keys').select('id').limit(1).executeTakeFirst());
+    const row = await this.#db.withSystem((tx) => tx.$extendTables<AuthTables>().selectFrom('operator_keys').select('id').limit(1).executeTakeFirst());
     return row !== undefined;
   }
 
@@ -49,7 +49,7 @@ export class OperatorKeyService {
     let row = this.#cache.get(credential.id);
     if (row === undefined) {
       row = (await this.#db.withSystem((tx) =>
-        tx.withTables<AuthTables>().selectFrom('operator_keys').selectAll().where('id', '=', credential.id).executeTakeFirst(),
+        tx.$extendTables<AuthTables>().selectFrom('operator_keys').selectAll().where('id', '=', credential.id).executeTakeFirst(),
       )) ?? null;
       this.#cache.set(credential.id, row);
     }

@@ -73,7 +73,7 @@ export class TokenService {
     if (parsed?.kind !== 'refresh_token') throw new CredentialsInvalidError('Not a refresh token');
     const now = this.#clock.now();
     const outcome = await this.#db.withSystem(async (tx) => {
-      const tables = tx.withTables<AuthTables>();
+      const tables = tx.$extendTables<AuthTables>();
       const row = await tables.selectFrom('refresh_tokens').selectAll().where('id', '=', parsed.id).forUpdate().executeTakeFirst();
       if (!row || !safeEqual(row.secret_hash, parsed.secretHash)) return { kind: 'invalid' as const, reason: 'Unknown refresh token' };
       if (row.revoked_at) return { kind: 'invalid' as const, reason: 'This refresh token has been revoked' };
@@ -98,7 +98,7 @@ export class TokenService {
     const parsed = parseCredential(token);
     if (parsed?.kind !== 'refresh_token') throw new CredentialsInvalidError('Not a refresh token');
     await this.#db.withSystem(async (tx) => {
-      const tables = tx.withTables<AuthTables>();
+      const tables = tx.$extendTables<AuthTables>();
       const row = await tables.selectFrom('refresh_tokens').select(['family_id', 'secret_hash']).where('id', '=', parsed.id).executeTakeFirst();
       if (!row || !safeEqual(row.secret_hash, parsed.secretHash)) return;
       await tables.updateTable('refresh_tokens').set({ revoked_at: this.#clock.now() }).where('family_id', '=', row.family_id).where('revoked_at', 'is', null).execute();
@@ -156,7 +156,7 @@ export class TokenService {
       used_at: null,
       revoked_at: null,
     };
-    await this.#db.withTenant(tenantId, (tx) => tx.withTables<AuthTables>().insertInto('refresh_tokens').values(row).execute());
+    await this.#db.withTenant(tenantId, (tx) => tx.$extendTables<AuthTables>().insertInto('refresh_tokens').values(row).execute());
     return {
       token_type: 'Bearer',
       access_token: accessToken,

@@ -9,15 +9,6 @@ export class TenantSlugTakenError extends AppError {
   }
 }
 
-/** The tenant is suspended; its principals cannot act. */
-export class TenantSuspendedError extends AppError {
-  readonly code = 'TENANT_SUSPENDED';
-  readonly kind = 'forbidden';
-  constructor(tenantId: string) {
-    super(`Tenant ${tenantId} is suspended`, { details: { tenant_id: tenantId } });
-  }
-}
-
 /** Another user of the tenant already has this email. */
 export class UserEmailTakenError extends AppError {
   readonly code = 'USER_EMAIL_TAKEN';

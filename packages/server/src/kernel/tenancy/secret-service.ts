@@ -2,9 +2,9 @@ import type { AuditSink } from '../../infra/audit/index.js';
 import type { Database } from '../../infra/database/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import { openAesGcm, sealAesGcm } from '../../shared/crypto/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { SecretNotFoundError } from './errors.js';
+import { enforceQuota } from './quota-enforcer.js';
 import type { SecretRow, TenancyTables } from './tables.js';
 
 export interface SecretServiceDeps {
@@ -56,18 +56,15 @@ export class SecretService {
     const now = this.#clock.now();
     const ciphertext = sealAesGcm(this.#key, Buffer.from(input.value, 'utf8'), aad(ctx.tenantId, input.name));
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
-      const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-      if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
+      const tables = tx.$extendTables<TenancyTables>();
       const existing = await tables.selectFrom('secrets').select(['created_at']).where('name', '=', input.name).executeTakeFirst();
-      if (!existing) {
-        const { count } = await tables.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (Number(count) >= tenant.quotas.max_secrets) {
-          throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_secrets)} secrets`, {
-            details: { quota: 'max_secrets', limit: tenant.quotas.max_secrets },
-          });
-        }
-      }
+      // Replacing a secret adds nothing; the check still runs, so it also takes the tenant lock.
+      await enforceQuota(tx, {
+        tenantId: ctx.tenantId,
+        quota: 'max_secrets',
+        adding: existing ? 0 : 1,
+        current: async () => (await tables.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()).count,
+      });
       const row: SecretRow = {
         tenant_id: ctx.tenantId,
         name: input.name,
@@ -89,7 +86,7 @@ export class SecretService {
 
   async list(ctx: TenantContext): Promise<SecretMetadata[]> {
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('secrets').select(['name', 'description', 'created_at', 'updated_at']).orderBy('name').execute(),
+      tx.$extendTables<TenancyTables>().selectFrom('secrets').select(['name', 'description', 'created_at', 'updated_at']).orderBy('name').execute(),
     );
     return rows.map(toMetadata);
   }
@@ -97,7 +94,7 @@ export class SecretService {
   /** @throws {SecretNotFoundError} when there is no such secret. */
   async delete(ctx: TenantContext, name: string): Promise<void> {
     await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const result = await tx.withTables<TenancyTables>().deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
+      const result = await tx.$extendTables<TenancyTables>().deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
       if (result.numDeletedRows === 0n) throw new SecretNotFoundError(name);
       await this.#audit.append(ctx, { kind: 'secret.deleted', subject: { secret: name }, payload: {} }, { tx });
     });
@@ -106,7 +103,7 @@ export class SecretService {
   /** The plaintext of a secret, for in-process use (provider keys). Undefined when absent. */
   async reveal(ctx: TenantContext, name: string): Promise<string | undefined> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('secrets').select(['ciphertext']).where('name', '=', name).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('secrets').select(['ciphertext']).where('name', '=', name).executeTakeFirst(),
     );
     return row ? openAesGcm(this.#key, Buffer.from(row.ciphertext), aad(ctx.tenantId, name)).toString('utf8') : undefined;
   }

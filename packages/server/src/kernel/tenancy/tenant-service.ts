@@ -1,10 +1,11 @@
 import type { Quotas, Tenant } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { Database } from '../../infra/database/index.js';
+import { isUniqueViolation, type Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
+import { TtlCache } from '../../shared/cache/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { TenantSlugTakenError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, toPage } from './pagination.js';
@@ -16,6 +17,11 @@ export interface TenantServiceDeps {
   readonly ids: IdGenerator;
   readonly audit: AuditSink;
   readonly defaultQuotas: Quotas;
+  /**
+   * How long a tenant record may be served from memory. Tenants are read on every request and
+   * change rarely; an update clears this process's copy at once, other processes within this time.
+   */
+  readonly cacheTtlMs?: number;
 }
 
 /** Quota changes; a field left out (or undefined) keeps its current value. */
@@ -54,10 +60,6 @@ export function tenantToWire(row: TenantRow): Tenant {
   };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
-}
-
 /** Tenants and their quotas. Creating tenants and changing quotas or status is the operator's. */
 export class TenantService {
   readonly #db: Database;
@@ -65,6 +67,7 @@ export class TenantService {
   readonly #ids: IdGenerator;
   readonly #audit: AuditSink;
   readonly #defaultQuotas: Quotas;
+  readonly #cache: TtlCache<Tenant | null>;
 
   constructor(deps: TenantServiceDeps) {
     this.#db = deps.db;
@@ -72,6 +75,7 @@ export class TenantService {
     this.#ids = deps.ids;
     this.#audit = deps.audit;
     this.#defaultQuotas = deps.defaultQuotas;
+    this.#cache = new TtlCache({ clock: deps.clock, ttlMs: deps.cacheTtlMs ?? 2_000 });
   }
 
   get defaultQuotas(): Quotas {
@@ -95,7 +99,7 @@ export class TenantService {
     };
     try {
       await this.#db.withSystem(async (tx) => {
-        await tx.withTables<TenancyTables>().insertInto('tenants').values({ ...row, quotas: JSON.stringify(row.quotas) as never }).execute();
+        await tx.$extendTables<TenancyTables>().insertInto('tenants').values({ ...row, quotas: JSON.stringify(row.quotas) as never }).execute();
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new TenantSlugTakenError(input.slug);
@@ -110,7 +114,7 @@ export class TenantService {
   async listAll(page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: Tenant[]; next_cursor: string | null }> {
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await this.#db.withSystem((tx) => {
-      let query = tx.withTables<TenancyTables>().selectFrom('tenants').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -119,24 +123,33 @@ export class TenantService {
 
   /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
   async get(ctx: TenantContext): Promise<Tenant> {
+    const cached = this.#cache.get(ctx.tenantId);
+    if (cached) return cached;
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
     );
     if (!row) throw new NotFoundError('tenant', ctx.tenantId);
-    return tenantToWire(row);
+    const tenant = tenantToWire(row);
+    this.#cache.set(tenant.id, tenant);
+    return tenant;
   }
 
   /** A tenant by id or slug, outside any tenant scope (authentication, operator). */
   async find(idOrSlug: string): Promise<Tenant | undefined> {
+    const cached = this.#cache.get(idOrSlug);
+    if (cached !== undefined) return cached ?? undefined;
     const row = await this.#db.withSystem((tx) =>
       tx
-        .withTables<TenancyTables>()
+        .$extendTables<TenancyTables>()
         .selectFrom('tenants')
         .selectAll()
         .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
         .executeTakeFirst(),
     );
-    return row ? tenantToWire(row) : undefined;
+    const tenant = row ? tenantToWire(row) : undefined;
+    // Only ids are cached: a slug lookup must always see a tenant created a moment ago elsewhere.
+    if (tenant) this.#cache.set(tenant.id, tenant);
+    return tenant;
   }
 
   /**
@@ -145,7 +158,7 @@ export class TenantService {
    */
   async update(ctx: TenantContext, input: UpdateTenantInput): Promise<Tenant> {
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
+      const tables = tx.$extendTables<TenancyTables>();
       const current = await tables.selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
       if (!current) throw new NotFoundError('tenant', ctx.tenantId);
       const next: TenantRow = {
@@ -167,6 +180,7 @@ export class TenantService {
       }, { tx });
       return next;
     });
+    this.#cache.delete(ctx.tenantId);
     return tenantToWire(row);
   }
 

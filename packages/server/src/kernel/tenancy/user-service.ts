@@ -1,14 +1,15 @@
 import type { Role, User } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import type { Database, DbTransaction } from '../../infra/database/index.js';
+import { isUniqueViolation, type Database, type DbTransaction } from '../../infra/database/index.js';
 import type { TenantContext, TenantId } from '../../shared/context/index.js';
-import { NotFoundError, QuotaExceededError } from '../../shared/errors/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { LastOwnerError, UserEmailTakenError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, toPage } from './pagination.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { enforceQuota } from './quota-enforcer.js';
 import type { TenancyTables, UserRow } from './tables.js';
 
 export interface UserServiceDeps {
@@ -42,10 +43,6 @@ function userToWire(row: UserRow): User {
     status: row.status,
     created_at: row.created_at.toISOString(),
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 /** The people of a tenant, their roles and their passwords (scrypt). */
@@ -83,16 +80,12 @@ export class UserService {
     };
     try {
       await this.#db.withTenant(ctx.tenantId, async (tx) => {
-        const tables = tx.withTables<TenancyTables>();
-        // Locking the tenant row serializes concurrent creations, so the quota check cannot race.
-        const tenant = await tables.selectFrom('tenants').select('quotas').where('id', '=', ctx.tenantId).forUpdate().executeTakeFirst();
-        if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-        const { count } = await tables.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-        if (Number(count) >= tenant.quotas.max_users) {
-          throw new QuotaExceededError(`Tenant has reached its quota of ${String(tenant.quotas.max_users)} users`, {
-            details: { quota: 'max_users', limit: tenant.quotas.max_users },
-          });
-        }
+        const tables = tx.$extendTables<TenancyTables>();
+        await enforceQuota(tx, {
+          tenantId: ctx.tenantId,
+          quota: 'max_users',
+          current: async () => (await tables.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow()).count,
+        });
         await tables.insertInto('users').values(row).execute();
         await this.#audit.append(ctx, { kind: 'user.created', subject: { user_id: row.id }, payload: { role: row.role, email: row.email }, personal: { subjectId: row.id, fields: ['email'] } }, { tx });
       });
@@ -106,7 +99,7 @@ export class UserService {
   async list(ctx: TenantContext, page: { cursor?: string | undefined; limit?: number | undefined }): Promise<{ items: User[]; next_cursor: string | null }> {
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await this.#db.withTenant(ctx.tenantId, (tx) => {
-      let query = tx.withTables<TenancyTables>().selectFrom('users').selectAll().orderBy('id').limit(limit + 1);
+      let query = tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().orderBy('id').limit(limit + 1);
       if (page.cursor) query = query.where('id', '>', page.cursor);
       return query.execute();
     });
@@ -116,7 +109,7 @@ export class UserService {
   /** @throws {NotFoundError} when the user is not in the caller's tenant. */
   async get(ctx: TenantContext, userId: string): Promise<User> {
     const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst(),
     );
     if (!row) throw new NotFoundError('user', userId);
     return userToWire(row);
@@ -130,7 +123,7 @@ export class UserService {
   async update(ctx: TenantContext, userId: string, input: UpdateUserInput): Promise<User> {
     const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
     const row = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const tables = tx.withTables<TenancyTables>();
+      const tables = tx.$extendTables<TenancyTables>();
       await tables.selectFrom('tenants').select('id').where('id', '=', ctx.tenantId).forUpdate().execute();
       const current = await tables.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
       if (!current) throw new NotFoundError('user', userId);
@@ -162,7 +155,7 @@ export class UserService {
    */
   async authenticate(tenantId: TenantId, email: string, password: string): Promise<User | undefined> {
     const row = await this.#db.withTenant(tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst(),
     );
     if (!row) {
       // Spend the same time as a real check, so timing does not reveal which emails exist.
@@ -176,19 +169,19 @@ export class UserService {
   /** The user's current role and status, for token checks; undefined when gone. */
   async status(tenantId: TenantId, userId: string): Promise<{ role: Role; status: 'active' | 'disabled' } | undefined> {
     return this.#db.withTenant(tenantId, (tx) =>
-      tx.withTables<TenancyTables>().selectFrom('users').select(['role', 'status']).where('id', '=', userId).executeTakeFirst(),
+      tx.$extendTables<TenancyTables>().selectFrom('users').select(['role', 'status']).where('id', '=', userId).executeTakeFirst(),
     );
   }
 
   async #activeOwnerCount(tx: DbTransaction): Promise<number> {
     const { count } = await tx
-      .withTables<TenancyTables>()
+      .$extendTables<TenancyTables>()
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('role', '=', 'owner')
       .where('status', '=', 'active')
       .executeTakeFirstOrThrow();
-    return Number(count);
+    return count;
   }
 }
 

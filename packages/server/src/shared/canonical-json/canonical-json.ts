@@ -37,7 +37,10 @@ function assertJsonValue(value: unknown, path: string): void {
         assertJsonValue(item, `${path}.${key}`);
       }
       return;
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
       throw new TypeError(`${path}: ${typeof value} is not valid JSON`);
   }
 }

@@ -25,9 +25,9 @@ export type RouteAccess =
 
 // A contract part that was not declared keeps the default `z.ZodType`, so it reads as `undefined`.
 type Declared<TSchema> = z.ZodType extends TSchema ? undefined : TSchema extends z.ZodType ? z.output<TSchema> : undefined;
-type ParamsOf<TContract> = TContract extends RouteContract<infer TParams, z.ZodType, z.ZodType, z.ZodType> ? Declared<TParams> : never;
-type QueryOf<TContract> = TContract extends RouteContract<z.ZodType, infer TQuery, z.ZodType, z.ZodType> ? Declared<TQuery> : never;
-type BodyOf<TContract> = TContract extends RouteContract<z.ZodType, z.ZodType, infer TBody, z.ZodType> ? Declared<TBody> : never;
+type ParamsOf<TContract> = TContract extends RouteContract<infer TParams> ? Declared<TParams> : never;
+type QueryOf<TContract> = TContract extends RouteContract<z.ZodType, infer TQuery> ? Declared<TQuery> : never;
+type BodyOf<TContract> = TContract extends RouteContract<z.ZodType, z.ZodType, infer TBody> ? Declared<TBody> : never;
 
 export interface RouteRequest<TContract extends RouteContract> {
   readonly params: ParamsOf<TContract>;
@@ -56,7 +56,7 @@ export function defineHandler<TContract extends RouteContract>(
   access: RouteAccess,
   handle: (request: RouteRequest<TContract>) => Promise<RouteResult<TContract>>,
 ): RouteDefinition {
-  return { contract, access, handle } as unknown as RouteDefinition;
+  return { contract, access, handle };
 }
 
 /** The tenant context of a `tenant` route; throws if a route was declared with another access kind. */

@@ -1,4 +1,4 @@
-/* eslint-disable n/no-process-env -- test plumbing reads where the real services are */
+ 
 import { describe } from 'vitest';
 
 /** Where the real services are, for integration tests. `.ci/run` sets all three. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/ports/index.js';
+import type { Clock } from '../ports/index.js';
 
 /**
  * A small TTL cache for credential lookups on the request hot path. Bounded: past `maxEntries`

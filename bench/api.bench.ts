@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+
+import { ALL_MIGRATIONS, createApp, initializePlatform, loadConfig } from '../packages/server/src/app/index.js';
+import { openTestDatabase } from '../packages/server/src/infra/database/testing/index.js';
+import type { BenchSuite } from './harness.js';
+
+const CONNECTIONS = 500;
+const DURATION_SECONDS = 8;
+
+async function load(url: string, headers: Record<string, string>): Promise<{ p50: number; p99: number; rps: number; errors: number }> {
+  // The load generator runs in a worker thread, so it does not share the server's event loop.
+  // A short warm-up lets JIT and caches settle before the measured run.
+  await autocannon({ url, connections: 50, duration: 1, headers, workers: 1 });
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_SECONDS, headers, workers: 1 });
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.non2xx };
+}
+
+/**
+ * Authenticated `GET /v1/tenants/{id}` through the whole stack (auth, tenant scope, permission,
+ * rate limit, the tenant read, error envelope, metrics) beside a bare Fastify handler that
+ * returns the same JSON, both at 500 concurrent connections in this process.
+ */
+export const suite: BenchSuite = {
+  name: 'api',
+  async run(record) {
+    const home = await mkdtemp(join(tmpdir(), 'aether-bench-'));
+    const config = loadConfig({ AETHER_HOME: home, AETHER_PORT: '0', AETHER_MASTER_KEY: randomBytes(32).toString('hex'), AETHER_LOG_LEVEL: 'silent', AETHER_RATE_LIMIT_PER_MINUTE: '10000000' });
+    const db = await openTestDatabase('pglite', ALL_MIGRATIONS);
+    const app = await createApp(config, { db });
+    const init = await initializePlatform(app);
+    const url = await app.listen();
+    const tenantUrl = `${url}/v1/tenants/${init.tenant_id}`;
+    const headers = { authorization: `Bearer ${init.api_key ?? ''}` };
+    const body = await (await fetch(tenantUrl, { headers })).json();
+
+    const bare = Fastify({ logger: false });
+    bare.get('/v1/tenants/:tenantId', async () => body);
+    const bareUrl = `${await bare.listen({ host: '127.0.0.1', port: 0 })}/v1/tenants/${init.tenant_id}`;
+    try {
+      const baseline = await load(bareUrl, headers);
+      const full = await load(tenantUrl, headers);
+      record({ name: 'GET /v1/tenants/{id} p50 (authenticated, 500 conns)', value: full.p50, unit: 'ms', baselineName: 'bare Fastify handler p50', baseline: baseline.p50, goal: 'ratio <= 1.3', met: full.p50 / baseline.p50 <= 1.3 });
+      record({ name: 'GET /v1/tenants/{id} p99', value: full.p99, unit: 'ms', baselineName: 'bare Fastify handler p99', baseline: baseline.p99 });
+      record({ name: 'GET /v1/tenants/{id} throughput', value: full.rps, unit: 'req/s', baselineName: 'bare Fastify handler', baseline: baseline.rps });
+      if (full.errors > 0 || baseline.errors > 0) throw new Error(`errors during load: full ${String(full.errors)}, bare ${String(baseline.errors)}`);
+    } finally {
+      await bare.close();
+      await app.close();
+      await db.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  },
+};

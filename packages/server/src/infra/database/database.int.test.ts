@@ -1,0 +1,107 @@
+import { sql, type Generated } from 'kysely';
+import { describe, expect, it } from 'vitest';
+
+import { asTenantId } from '../../shared/context/index.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { APP_ROLE } from './database.js';
+import { findTenantTablesWithoutRls, migrate, MigrationChecksumError, MigrationFailedError, tenantRlsSql, type Migration } from './migrator.js';
+import { describeEachDatabase } from './testing/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConflictError } from '../../shared/errors/index.js';
+
+const notes: Migration = {
+  module: 'notes',
+  version: 1,
+  name: 'notes table',
+  up: `create table notes (id serial primary key, tenant_id text not null, body text not null);
+${tenantRlsSql('notes')}`,
+};
+type NotesTables = { notes: { id: Generated<number>; tenant_id: string; body: string } };
+
+const tenantA = asTenantId('tnt_a');
+const tenantB = asTenantId('tnt_b');
+
+describeEachDatabase('Database', [notes], (getDb, engine) => {
+  it('runs tenant transactions as the RLS-bound role, with the tenant set', async () => {
+    const row = await getDb().withTenant(tenantA, async (tx) => {
+      const result = await sql<{ role: string; tenant: string }>`select current_user as role, current_setting('aether.tenant_id', true) as tenant`.execute(tx);
+      return result.rows[0];
+    });
+    expect(row).toEqual({ role: APP_ROLE, tenant: 'tnt_a' });
+  });
+
+  it('shows a query that forgets its tenant filter only its own tenant\'s rows', async () => {
+    const db = getDb();
+    await db.withTenant(tenantA, (tx) => tx.$extendTables<NotesTables>().insertInto('notes').values({ tenant_id: tenantA, body: 'a1' }).execute());
+    await db.withTenant(tenantB, (tx) => tx.$extendTables<NotesTables>().insertInto('notes').values({ tenant_id: tenantB, body: 'b1' }).execute());
+    // Deliberately no `where tenant_id = …`: row-level security is the second wall.
+    const seenByA = await db.withTenant(tenantA, (tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').execute());
+    const seenByB = await db.withTenant(tenantB, (tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').execute());
+    expect(seenByA.map((row) => row.body)).toEqual(['a1']);
+    expect(seenByB.map((row) => row.body)).toEqual(['b1']);
+  });
+
+  it('refuses to write a row into another tenant, and keeps nothing of the transaction', async () => {
+    const db = getDb();
+    const attempt = db.withTenant(tenantA, async (tx) => {
+      await tx.$extendTables<NotesTables>().insertInto('notes').values({ tenant_id: tenantA, body: 'kept?' }).execute();
+      await tx.$extendTables<NotesTables>().insertInto('notes').values({ tenant_id: tenantB, body: 'smuggled' }).execute();
+    });
+    await expect(attempt).rejects.toThrow(/row-level security/);
+    const all = await db.withSystem((tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').execute());
+    expect(all.map((row) => row.body)).not.toContain('kept?');
+    expect(all.map((row) => row.body)).not.toContain('smuggled');
+  });
+
+  it('finds no tenant table without row-level security', async () => {
+    expect(await findTenantTablesWithoutRls(getDb())).toEqual([]);
+  });
+
+  it('reports a tenant table that lacks row-level security', async () => {
+    const db = getDb();
+    await sql.raw('create table leaky (tenant_id text not null)').execute(db.kysely);
+    expect(await findTenantTablesWithoutRls(db)).toEqual(['leaky']);
+    await sql.raw('drop table leaky').execute(db.kysely);
+  });
+
+  it('applies each migration once, however often it runs', async () => {
+    const result = await migrate(getDb(), [notes]);
+    expect(result.applied).toEqual([]);
+  });
+
+  it('refuses to run when an applied migration was changed', async () => {
+    await expect(migrate(getDb(), [{ ...notes, up: `${notes.up}\n-- edited` }])).rejects.toBeInstanceOf(MigrationChecksumError);
+  });
+
+  it('rolls a failing migration back whole and names it', async () => {
+    const broken: Migration = { module: 'broken', version: 1, name: 'half', up: 'create table half_done (id int); select * from no_such_table;' };
+    await expect(migrate(getDb(), [broken])).rejects.toBeInstanceOf(MigrationFailedError);
+    const exists = await sql<{ name: string | null }>`select to_regclass('half_done')::text as name`.execute(getDb().kysely);
+    expect(exists.rows[0]?.name).toBeNull();
+  });
+
+  it(`keeps int8 as numbers and numeric as exact strings on ${engine}`, async () => {
+    const result = await sql<{ big: number; money: string }>`select 9007199254740991::int8 as big, 0.1::numeric(20,10) as money`.execute(getDb().kysely);
+    expect(result.rows[0]).toEqual({ big: 9007199254740991, money: '0.1000000000' });
+  });
+});
+
+describe('lockDataDir', () => {
+  it('refuses a second holder while the first is alive, and frees on release', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aether-lock-'));
+    try {
+      const release = await lockDataDir(dir);
+      // The lock names this process; a different live pid holding it must be refused.
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(dir, 'aether.lock'), String(process.ppid));
+      await expect(lockDataDir(dir)).rejects.toBeInstanceOf(ConflictError);
+      await release();
+      const again = await lockDataDir(dir);
+      await again();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
