@@ -70,7 +70,7 @@ export function registerLedgerCommands(program: Command, context: CliContext): v
           });
         }
         if (!result.valid) {
-          printResult(context.io, globalOptionsFormat(command) === 'json' ? 'json' : 'table', result);
+          printResult(context.io, result, { format: globalOptionsFormat(command) === 'json' ? 'json' : 'table' });
           throw new CliError(`the ledger is NOT valid: entry ${String(result.first_invalid_seq)}: ${String(result.reason)}`, 1);
         }
         return result;

@@ -52,8 +52,8 @@ export class LedgerBundleInvalidError extends AppError {
 }
 
 /** A proof asked for a tree size or entry that the tenant's ledger does not have. */
-export class LedgerProofUnavailableError extends AppError {
-  readonly code = 'LEDGER_PROOF_UNAVAILABLE';
+export class LedgerProofNotFoundError extends AppError {
+  readonly code = 'LEDGER_PROOF_NOT_FOUND';
   readonly kind = 'not_found';
   constructor(message: string) {
     super(message);

@@ -32,7 +32,7 @@ export {
   LedgerKindInvalidError,
   LedgerKindUnknownError,
   LedgerPayloadTooLargeError,
-  LedgerProofUnavailableError,
+  LedgerProofNotFoundError,
   LedgerSigningKeyUnavailableError,
 } from './errors.js';
 export { DEFAULT_KIND_NAMESPACES } from './kinds.js';

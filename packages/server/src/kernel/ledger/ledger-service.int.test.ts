@@ -14,7 +14,7 @@ import {
   LedgerKindInvalidError,
   LedgerKindUnknownError,
   LedgerPayloadTooLargeError,
-  LedgerProofUnavailableError,
+  LedgerProofNotFoundError,
   LedgerService,
   LedgerSigningKeyUnavailableError,
   ledgerMigrations,
@@ -149,8 +149,8 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
 
     it('refuses an entry or size the ledger does not have', async () => {
       await appendMany(3);
-      await expect(ledger.inclusionProof(ctx, 9)).rejects.toBeInstanceOf(LedgerProofUnavailableError);
-      await expect(ledger.consistencyProof(ctx, 2, 9)).rejects.toBeInstanceOf(LedgerProofUnavailableError);
+      await expect(ledger.inclusionProof(ctx, 9)).rejects.toBeInstanceOf(LedgerProofNotFoundError);
+      await expect(ledger.consistencyProof(ctx, 2, 9)).rejects.toBeInstanceOf(LedgerProofNotFoundError);
     });
   });
 

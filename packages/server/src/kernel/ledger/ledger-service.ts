@@ -8,7 +8,7 @@ import { writeBundle } from './bundle.js';
 import { GroupCommitter, insertCheckpoints, lockHead, writeBatch, type BatchWriterDeps } from './append-batch.js';
 import { signCheckpoint } from './entry.js';
 import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
-import { LedgerProofUnavailableError } from './errors.js';
+import { LedgerProofNotFoundError } from './errors.js';
 import { GENESIS_HASH, type EntryBody, type SignedCheckpoint, type SignedEntry } from './format.js';
 import { DEFAULT_KIND_NAMESPACES } from './kinds.js';
 import { ProofCache } from './proof-cache.js';
@@ -234,7 +234,7 @@ export class LedgerService implements AuditSink {
   /**
    * An RFC 9162 inclusion proof of entry `seq` in the tree of `treeSize` entries (default: the
    * latest checkpoint that covers it, else the current head), with that checkpoint when signed.
-   * @throws {LedgerProofUnavailableError} when the entry or tree size does not exist.
+   * @throws {LedgerProofNotFoundError} when the entry or tree size does not exist.
    */
   async inclusionProof(ctx: TenantContext, seq: number, treeSize?: number): Promise<InclusionProofView> {
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
@@ -242,7 +242,7 @@ export class LedgerService implements AuditSink {
       const latest = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
           order by tree_size desc limit 1`.execute(tx)).rows[0];
       const size = treeSize ?? (latest && Number(latest.tree_size) >= seq ? Number(latest.tree_size) : tree.size);
-      if (seq < 1 || seq > size || size > tree.size) throw new LedgerProofUnavailableError(`no entry ${String(seq)} in a tree of ${String(size)} entries (ledger has ${String(tree.size)})`);
+      if (seq < 1 || seq > size || size > tree.size) throw new LedgerProofNotFoundError(`no entry ${String(seq)} in a tree of ${String(size)} entries (ledger has ${String(tree.size)})`);
       const checkpointRow = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
           where tree_size = ${size}`.execute(tx)).rows[0];
       return {
@@ -261,7 +261,7 @@ export class LedgerService implements AuditSink {
   async consistencyProof(ctx: TenantContext, oldSize: number, newSize: number): Promise<{ old_size: number; new_size: number; old_root: string; new_root: string; path: string[] }> {
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const tree = await this.#proofs.tree(tx, ctx.tenantId);
-      if (oldSize < 1 || oldSize > newSize || newSize > tree.size) throw new LedgerProofUnavailableError(`cannot prove ${String(oldSize)} against ${String(newSize)} (ledger has ${String(tree.size)})`);
+      if (oldSize < 1 || oldSize > newSize || newSize > tree.size) throw new LedgerProofNotFoundError(`cannot prove ${String(oldSize)} against ${String(newSize)} (ledger has ${String(tree.size)})`);
       return {
         old_size: oldSize,
         new_size: newSize,
