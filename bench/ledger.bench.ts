@@ -1,4 +1,3 @@
-/* eslint-disable n/no-process-env -- the bench reads where PostgreSQL is */
 import { hash, randomBytes, verify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 

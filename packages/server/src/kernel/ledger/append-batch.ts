@@ -43,12 +43,12 @@ export async function lockHead(tx: DbTransaction, tenantId: string): Promise<Loc
     if (!row) throw new Error('ledger head row vanished');
   }
   const nodes = typeof row.frontier === 'string' ? (JSON.parse(row.frontier) as string[]) : row.frontier;
-  const seq = Number(row.seq);
+  const seq = row.seq;
   return {
     seq,
     hash: row.hash,
     frontier: new MerkleFrontier(seq, nodes.map((hex) => Buffer.from(hex, 'hex'))),
-    checkpointSeq: Number(row.checkpoint_seq),
+    checkpointSeq: row.checkpoint_seq,
     checkpointAt: row.checkpoint_at ? new Date(row.checkpoint_at) : null,
   };
 }
@@ -86,7 +86,7 @@ export async function writeBatch(tx: DbTransaction, deps: BatchWriterDeps & { ke
   const checkpoints = [];
   const receipts: AuditReceipt[] = [];
   for (const entry of entries) {
-    const payload = entry.personal ? await deps.subjects.seal(tx, tenantId, entry.personal, entry.payload, now) : entry.payload;
+    const payload = entry.personal ? await deps.subjects.seal(tx, { tenantId, personal: entry.personal, payload: entry.payload, now }) : entry.payload;
     seq += 1;
     const signed = signEntry({ tenantId, seq, time: now, ...entry, payload, prevHash: hash }, key);
     hash = signed.hash;

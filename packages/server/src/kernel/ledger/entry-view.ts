@@ -34,11 +34,11 @@ export interface CheckpointRow {
 }
 
 export function toSignedEntry(row: EntryRow): SignedEntry {
-  return { seq: Number(row.seq), body: row.body, hash: row.hash, key_id: row.key_id, signature: row.signature };
+  return { seq: row.seq, body: row.body, hash: row.hash, key_id: row.key_id, signature: row.signature };
 }
 
 export function toSignedCheckpoint(row: CheckpointRow): SignedCheckpoint {
-  return { tree_size: Number(row.tree_size), body: row.body, hash: row.hash, key_id: row.key_id, signature: row.signature };
+  return { tree_size: row.tree_size, body: row.body, hash: row.hash, key_id: row.key_id, signature: row.signature };
 }
 
 /** A checkpoint as readers see it. */

@@ -55,9 +55,6 @@ export class LedgerBundleInvalidError extends AppError {
 export class LedgerProofNotFoundError extends AppError {
   readonly code = 'LEDGER_PROOF_NOT_FOUND';
   readonly kind = 'not_found';
-  constructor(message: string) {
-    super(message);
-  }
 }
 
 /** The signing key could not be opened with the master key (wrong master key or altered row). */

@@ -161,18 +161,18 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
 
     it('catches a payload byte changed in place', async () => {
       await tamper(`update ledger_entries set body = replace(body, '"i":4', '"i":5') where tenant_id = $TENANT and seq = 5`);
-      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 5, reason: expect.stringContaining('hash does not match') });
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 5, reason: expect.stringContaining('hash does not match') as unknown });
     });
 
     it('catches a row deleted in the middle', async () => {
       await tamper(`delete from ledger_entries where tenant_id = $TENANT and seq = 6`);
-      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 6, reason: expect.stringContaining('missing') });
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 6, reason: expect.stringContaining('missing') as unknown });
     });
 
     it('catches the newest rows deleted, even with the head row rewound', async () => {
       await tamper(`delete from ledger_entries where tenant_id = $TENANT and seq >= 7;
         update ledger_heads set seq = 6, hash = (select hash from ledger_entries where tenant_id = $TENANT and seq = 6) where tenant_id = $TENANT`);
-      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('newest entries deleted') });
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('newest entries deleted') as unknown });
     });
 
     it('catches reordered rows', async () => {
@@ -194,7 +194,7 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
 
     it('catches a forged checkpoint', async () => {
       await tamper(`update ledger_checkpoints set body = replace(body, root_hash, repeat('ab', 32)) where tenant_id = $TENANT and tree_size = 4`);
-      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('checkpoint at tree size 4') });
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('checkpoint at tree size 4') as unknown });
     });
 
     it('verifies a range and reports an entry missing inside it', async () => {

@@ -165,7 +165,7 @@ export class LedgerService implements AuditSink {
     return entries.map((entry, index) => {
       const body = bodies[index] as EntryBody;
       const opened = body.personal
-        ? this.#subjects.open(tenantId, body.personal, body.payload, keys.get(body.personal.subject_id))
+        ? this.#subjects.open({ tenantId, personal: body.personal, payload: body.payload, key: keys.get(body.personal.subject_id) })
         : { payload: body.payload, redacted: false };
       return viewOf(entry, body, opened);
     });
@@ -212,7 +212,7 @@ export class LedgerService implements AuditSink {
         if (rows.rows.length < BATCH) break;
         after = Number(rows.rows.at(-1)?.seq);
       }
-      return verifier.finish({ head: head ? { seq: Number(head.seq), hash: head.hash } : undefined, toSeq: range.toSeq });
+      return verifier.finish({ head: head ? { seq: head.seq, hash: head.hash } : undefined, toSeq: range.toSeq });
     });
   }
 
@@ -241,7 +241,7 @@ export class LedgerService implements AuditSink {
       const tree = await this.#proofs.tree(tx, ctx.tenantId);
       const latest = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
           order by tree_size desc limit 1`.execute(tx)).rows[0];
-      const size = treeSize ?? (latest && Number(latest.tree_size) >= seq ? Number(latest.tree_size) : tree.size);
+      const size = treeSize ?? (latest && latest.tree_size >= seq ? latest.tree_size : tree.size);
       if (seq < 1 || seq > size || size > tree.size) throw new LedgerProofNotFoundError(`no entry ${String(seq)} in a tree of ${String(size)} entries (ledger has ${String(tree.size)})`);
       const checkpointRow = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
           where tree_size = ${size}`.execute(tx)).rows[0];
@@ -302,7 +302,7 @@ export class LedgerService implements AuditSink {
     const keys = await this.publicKeys();
     const { head, checkpoints } = await this.#db.withTenant(ctx.tenantId, async (tx) => {
       const row = (await sql<HeadRow>`select seq, hash from ledger_heads`.execute(tx)).rows[0];
-      return { head: row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH }, checkpoints: await this.#checkpointsIn(tx) };
+      return { head: row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH }, checkpoints: await this.#checkpointsIn(tx) };
     });
     yield* writeBundle({
       tenantId: ctx.tenantId,

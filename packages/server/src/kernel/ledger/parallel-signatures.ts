@@ -37,7 +37,7 @@ export async function verifySignaturesParallel(
   threads = availableParallelism(),
 ): Promise<{ valid: boolean; first_invalid_seq: number | null }> {
   const keyIds = keys.ids();
-  const xs = keyIds.map((id) => (keys.get(id)?.export({ format: 'jwk' }).x ?? '') as string);
+  const xs = keyIds.map((id) => keys.get(id)?.export({ format: 'jwk' }).x ?? '');
   const indexOf = new Map(keyIds.map((id, index) => [id, index]));
   const workers = Array.from({ length: Math.max(1, Math.min(threads, entries.length)) }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { keys: xs } }));
   try {

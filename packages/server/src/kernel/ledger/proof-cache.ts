@@ -26,7 +26,7 @@ export class ProofCache {
           where seq > ${tree.size} order by seq limit 10000`.execute(tx);
       for (const row of rows.rows) {
         // A gap means the table was tampered with; proofs would be wrong, so stop extending.
-        if (Number(row.seq) !== tree.size + 1) return tree;
+        if (row.seq !== tree.size + 1) return tree;
         tree.append(Buffer.from(row.hash, 'hex'));
       }
       if (rows.rows.length < 10000) return tree;

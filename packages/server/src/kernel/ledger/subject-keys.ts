@@ -36,8 +36,9 @@ export class SubjectKeys {
   }
 
   /** Replaces each personal field of `payload` by its sealed form, creating the subject key if needed. */
-  async seal(tx: DbTransaction, tenantId: string, personal: PersonalMarker, payload: Readonly<Record<string, unknown>>, now: Date): Promise<Record<string, unknown>> {
-    const key = await this.#keyFor(tx, tenantId, personal.subject_id, now);
+  async seal(tx: DbTransaction, input: { tenantId: string; personal: PersonalMarker; payload: Readonly<Record<string, unknown>>; now: Date }): Promise<Record<string, unknown>> {
+    const { tenantId, personal, payload } = input;
+    const key = await this.#keyFor(tx, { tenantId, subjectId: personal.subject_id, now: input.now });
     const sealed: Record<string, unknown> = { ...payload };
     for (const field of personal.fields) {
       const plaintext = Buffer.from(canonicalJson(payload[field]), 'utf8');
@@ -59,7 +60,8 @@ export class SubjectKeys {
   }
 
   /** Opens the sealed fields of a payload, or shows them as erased; `redacted` says whether any was. */
-  open(tenantId: string, personal: PersonalMarker, payload: Readonly<Record<string, unknown>>, key: Buffer | undefined): { payload: Record<string, unknown>; redacted: boolean } {
+  open(input: { tenantId: string; personal: PersonalMarker; payload: Readonly<Record<string, unknown>>; key: Buffer | undefined }): { payload: Record<string, unknown>; redacted: boolean } {
+    const { tenantId, personal, payload, key } = input;
     const opened: Record<string, unknown> = { ...payload };
     let redacted = false;
     for (const field of personal.fields) {
@@ -85,7 +87,8 @@ export class SubjectKeys {
     return Number(result.numAffectedRows ?? 0) > 0;
   }
 
-  async #keyFor(tx: DbTransaction, tenantId: string, subjectId: string, now: Date): Promise<Buffer> {
+  async #keyFor(tx: DbTransaction, input: { tenantId: string; subjectId: string; now: Date }): Promise<Buffer> {
+    const { tenantId, subjectId, now } = input;
     const existing = await this.load(tx, tenantId, [subjectId]);
     const found = existing.get(subjectId);
     if (found) return found;

@@ -49,7 +49,7 @@ describe('verifyChain', () => {
     const { entries, checkpoints } = buildChain(10, key);
     const target = entries[4] as SignedEntry;
     entries[4] = { ...target, body: target.body.replace('"n":5', '"n":6') };
-    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, checked: 4, first_invalid_seq: 5, reason: expect.stringContaining('hash does not match') });
+    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, checked: 4, first_invalid_seq: 5, reason: expect.stringContaining('hash does not match') as unknown });
   });
 
   it('catches a re-hashed body change through the signature', () => {
@@ -63,13 +63,13 @@ describe('verifyChain', () => {
   it('catches a row deleted in the middle', () => {
     const { entries, checkpoints } = buildChain(10, key);
     entries.splice(6, 1);
-    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('missing') });
+    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('missing') as unknown });
   });
 
   it('catches the newest rows deleted, through a checkpoint that covers them', () => {
     const { entries, checkpoints } = buildChain(10, key);
     entries.splice(6);
-    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('newest entries deleted') });
+    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 7, reason: expect.stringContaining('newest entries deleted') as unknown });
   });
 
   it('catches the newest rows deleted against the claimed head even past the last checkpoint', () => {
@@ -86,7 +86,7 @@ describe('verifyChain', () => {
     // Rows keep their seq column but trade contents, as an UPDATE swapping them would.
     entries[2] = { ...fourth, seq: 3 };
     entries[3] = { ...third, seq: 4 };
-    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 3, reason: expect.stringContaining('reordered') });
+    expect(verify(entries, checkpoints)).toMatchObject({ valid: false, first_invalid_seq: 3, reason: expect.stringContaining('reordered') as unknown });
   });
 
   it('catches a signature swapped with another entry', () => {
@@ -97,25 +97,25 @@ describe('verifyChain', () => {
 
   it('catches an unknown key id', () => {
     const { entries, checkpoints } = buildChain(5, key);
-    expect(verify(entries, checkpoints, new LedgerKeyRing())).toMatchObject({ valid: false, first_invalid_seq: 1, reason: expect.stringContaining('unknown key id') });
+    expect(verify(entries, checkpoints, new LedgerKeyRing())).toMatchObject({ valid: false, first_invalid_seq: 1, reason: expect.stringContaining('unknown key id') as unknown });
   });
 
   it('catches a forged checkpoint root, signed by an outsider or altered after signing', () => {
     const { entries, checkpoints } = buildChain(8, key);
     const outsider = generateSigningKey();
     const forged = signCheckpoint({ tenantId: TENANT, treeSize: 4, rootHash: 'ab'.repeat(32), lastHash: (entries[3] as SignedEntry).hash, time: new Date(0) }, outsider);
-    expect(verify(entries, [forged, checkpoints[1] as SignedCheckpoint])).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('unknown key id') });
+    expect(verify(entries, [forged, checkpoints[1] as SignedCheckpoint])).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('unknown key id') as unknown });
     const bothKeys = new LedgerKeyRing([toPublicJwk(key.publicKey), toPublicJwk(outsider.publicKey)]);
-    expect(verify(entries, [forged], bothKeys)).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('Merkle root differs') });
+    expect(verify(entries, [forged], bothKeys)).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('Merkle root differs') as unknown });
     const cp = checkpoints[0] as SignedCheckpoint;
     const altered = { ...cp, body: cp.body.replace(/"root_hash":"[0-9a-f]+"/, `"root_hash":"${'cd'.repeat(32)}"`) };
-    expect(verify(entries, [altered])).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('hash does not match') });
+    expect(verify(entries, [altered])).toMatchObject({ valid: false, first_invalid_seq: 4, reason: expect.stringContaining('hash does not match') as unknown });
   });
 
   it('catches a forged checkpoint beyond the chain', () => {
     const { entries } = buildChain(5, key);
     const fake = signCheckpoint({ tenantId: TENANT, treeSize: 50, rootHash: 'ab'.repeat(32), lastHash: 'cd'.repeat(32), time: new Date(0) }, generateSigningKey());
-    expect(verify(entries, [fake])).toMatchObject({ valid: false, first_invalid_seq: 50, reason: expect.stringContaining('unknown key id') });
+    expect(verify(entries, [fake])).toMatchObject({ valid: false, first_invalid_seq: 50, reason: expect.stringContaining('unknown key id') as unknown });
   });
 
   it('catches an entry moved in from another tenant', () => {
