@@ -11,6 +11,8 @@ import { asTenantId, systemContext } from '../../shared/context/index.js';
 import { SystemClock, silentLogger } from '../../shared/ports/index.js';
 import { LedgerService, ledgerMigrations } from './index.js';
 
+// One master key per database: the signing key is platform-wide, sealed under it.
+const masterKey = randomBytes(32).toString('hex');
 const script = fileURLToPath(new URL('./concurrency-writer.fixture.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
 
@@ -38,8 +40,41 @@ describeWithService('postgres', 'LedgerService.append across processes [postgres
     await db.close();
   });
 
+  it('loses no acknowledged entry and keeps the chain valid when a writer is killed with SIGKILL', { timeout: 120_000 }, async () => {
+    const tenantId = `tnt_kill${randomBytes(3).toString('hex')}`;
+    const acknowledged = new Map<number, string>();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, url, db.schema, tenantId, masterKey, '4', '5000', 'k', 'report'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          const [seq, hash] = line.split(' ');
+          acknowledged.set(Number(seq), hash ?? '');
+        }
+        // Mid-write: kill -9 once a good number of appends are acknowledged and more are in flight.
+        if (acknowledged.size >= 1500 && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('error', reject);
+      child.on('exit', (_code, signal) => {
+        if (signal === 'SIGKILL') resolve();
+        else reject(new Error(`writer ended before it was killed (signal ${String(signal)})`));
+      });
+    });
+    const ctx = systemContext(asTenantId(tenantId), 'test');
+    const ledger = new LedgerService({ db, masterKey: Buffer.from(masterKey, 'hex'), clock: new SystemClock(), logger: silentLogger });
+    const stored = await db.withTenant(ctx.tenantId, async (tx) => new Map((await sql<{ seq: number; hash: string }>`select seq, hash from ledger_entries`.execute(tx)).rows.map((row) => [row.seq, row.hash])));
+    expect(acknowledged.size).toBeGreaterThanOrEqual(1500);
+    for (const [seq, hash] of acknowledged) expect(stored.get(seq)).toBe(hash);
+    const result = await ledger.verify(ctx);
+    expect(result).toMatchObject({ valid: true, checked: stored.size });
+    // Appending goes on after the crash, on the same chain.
+    expect((await ledger.append(ctx, { kind: 'task.created', payload: {} })).seq).toBe(stored.size + 1);
+  });
+
   it('keeps one gapless, fork-free chain with 8 writers in 3 processes appending 10,000 entries', { timeout: 120_000 }, async () => {
-    const masterKey = randomBytes(32).toString('hex');
     const tenantId = `tnt_conc${randomBytes(3).toString('hex')}`;
     // 3 + 3 + 2 writers; 1250 appends each.
     await Promise.all([
