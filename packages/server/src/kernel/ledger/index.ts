@@ -37,6 +37,7 @@ export {
 } from './errors.js';
 export { DEFAULT_KIND_NAMESPACES } from './kinds.js';
 export { verifySignaturesParallel } from './parallel-signatures.js';
+export { verifyChainParallel } from './parallel-verify.js';
 export type { LedgerCheckpointView, LedgerEntryView } from './entry-view.js';
 export type { LedgerKeyInfo } from './signing-key-store.js';
 export type { VerifyResult } from './verify.js';
