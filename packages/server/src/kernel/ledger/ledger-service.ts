@@ -134,7 +134,7 @@ export class LedgerService implements AuditSink {
   async list(ctx: TenantContext, filter: EntryFilter = {}): Promise<{ items: LedgerEntryView[]; next_cursor: number | null }> {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const conditions = [sql`seq > ${filter.afterSeq ?? 0}`];
+      const conditions = [sql`tenant_id = ${ctx.tenantId}`, sql`seq > ${filter.afterSeq ?? 0}`];
       if (filter.kind !== undefined) conditions.push(sql`kind = ${filter.kind}`);
       if (filter.actor !== undefined) conditions.push(sql`actor_id = ${filter.actor}`);
       if (filter.subject !== undefined) conditions.push(sql`subject @> ${JSON.stringify(filter.subject)}::jsonb`);
@@ -152,7 +152,8 @@ export class LedgerService implements AuditSink {
   async runEntries(ctx: TenantContext, runId: string): Promise<LedgerEntryView[]> {
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const rows = await sql<EntryRow>`select seq, body, hash, key_id, signature from ledger_entries
-          where subject @> ${JSON.stringify({ task_id: runId })}::jsonb or subject @> ${JSON.stringify({ workflow_id: runId })}::jsonb
+          where tenant_id = ${ctx.tenantId}
+            and (subject @> ${JSON.stringify({ task_id: runId })}::jsonb or subject @> ${JSON.stringify({ workflow_id: runId })}::jsonb)
           order by seq limit 100000`.execute(tx);
       return this.#views(tx, ctx.tenantId, rows.rows.map(toSignedEntry));
     });
@@ -177,7 +178,7 @@ export class LedgerService implements AuditSink {
    */
   async eraseSubject(ctx: TenantContext, subjectId: string): Promise<{ erased: boolean; receipt: AuditReceipt }> {
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const erased = await this.#subjects.erase(tx, subjectId);
+      const erased = await this.#subjects.erase(tx, { tenantId: ctx.tenantId, subjectId });
       await sql`insert into ledger_erasures (tenant_id, subject_id, erased_at) values (${ctx.tenantId}, ${subjectId}, ${this.#clock.now()})
           on conflict (tenant_id, subject_id) do update set erased_at = excluded.erased_at`.execute(tx);
       const receipt = await this.append(ctx, { kind: 'compliance.subject_erased', payload: { subject_id: subjectId, key_existed: erased } }, { tx });
@@ -194,20 +195,20 @@ export class LedgerService implements AuditSink {
     const keys = await this.#keys.keyRing();
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const fromSeq = Math.max(range.fromSeq ?? 1, 1);
-      const checkpoints = await this.#checkpointsIn(tx);
+      const checkpoints = await this.#checkpointsIn(tx, ctx.tenantId);
       let prevHash = GENESIS_HASH;
       if (fromSeq > 1) {
-        const previous = await sql<{ hash: string }>`select hash from ledger_entries where seq = ${fromSeq - 1}`.execute(tx);
+        const previous = await sql<{ hash: string }>`select hash from ledger_entries where tenant_id = ${ctx.tenantId} and seq = ${fromSeq - 1}`.execute(tx);
         if (!previous.rows[0]) return { valid: false, checked: 0, checkpoints_checked: 0, first_invalid_seq: fromSeq - 1, reason: `entry ${String(fromSeq - 1)} is missing` };
         prevHash = previous.rows[0].hash;
       }
       const verifier = new ChainVerifier({ tenantId: ctx.tenantId, keys, checkpoints, fromSeq, prevHash });
       const whole = range.fromSeq === undefined && range.toSeq === undefined;
-      const head = whole ? (await sql<HeadRow>`select seq, hash from ledger_heads`.execute(tx)).rows[0] : undefined;
+      const head = whole ? (await sql<HeadRow>`select seq, hash from ledger_heads where tenant_id = ${ctx.tenantId}`.execute(tx)).rows[0] : undefined;
       const toSeq = range.toSeq ?? Number.MAX_SAFE_INTEGER;
       for (let after = fromSeq - 1; !verifier.failed; ) {
         const rows = await sql<EntryRow>`select seq, body, hash, key_id, signature from ledger_entries
-            where seq > ${after} and seq <= ${toSeq} order by seq limit ${BATCH}`.execute(tx);
+            where tenant_id = ${ctx.tenantId} and seq > ${after} and seq <= ${toSeq} order by seq limit ${BATCH}`.execute(tx);
         for (const row of rows.rows) if (!verifier.push(toSignedEntry(row))) break;
         if (rows.rows.length < BATCH) break;
         after = Number(rows.rows.at(-1)?.seq);
@@ -216,8 +217,9 @@ export class LedgerService implements AuditSink {
     });
   }
 
-  async #checkpointsIn(tx: DbTransaction): Promise<SignedCheckpoint[]> {
-    const rows = await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints order by tree_size`.execute(tx);
+  async #checkpointsIn(tx: DbTransaction, tenantId: string): Promise<SignedCheckpoint[]> {
+    const rows = await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
+        where tenant_id = ${tenantId} order by tree_size`.execute(tx);
     return rows.rows.map(toSignedCheckpoint);
   }
 
@@ -226,7 +228,7 @@ export class LedgerService implements AuditSink {
     const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const rows = await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
-          where tree_size > ${page.afterSize ?? 0} order by tree_size limit ${limit}`.execute(tx);
+          where tenant_id = ${ctx.tenantId} and tree_size > ${page.afterSize ?? 0} order by tree_size limit ${limit}`.execute(tx);
       return rows.rows.map((row) => toCheckpointView(toSignedCheckpoint(row)));
     });
   }
@@ -240,11 +242,11 @@ export class LedgerService implements AuditSink {
     return this.#db.withTenant(ctx.tenantId, async (tx) => {
       const tree = await this.#proofs.tree(tx, ctx.tenantId);
       const latest = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
-          order by tree_size desc limit 1`.execute(tx)).rows[0];
+          where tenant_id = ${ctx.tenantId} order by tree_size desc limit 1`.execute(tx)).rows[0];
       const size = treeSize ?? (latest && latest.tree_size >= seq ? latest.tree_size : tree.size);
       if (seq < 1 || seq > size || size > tree.size) throw new LedgerProofNotFoundError(`no entry ${String(seq)} in a tree of ${String(size)} entries (ledger has ${String(tree.size)})`);
       const checkpointRow = (await sql<CheckpointRow>`select tree_size, body, hash, key_id, signature from ledger_checkpoints
-          where tree_size = ${size}`.execute(tx)).rows[0];
+          where tenant_id = ${ctx.tenantId} and tree_size = ${size}`.execute(tx)).rows[0];
       return {
         seq,
         leaf_index: seq - 1,
@@ -287,7 +289,7 @@ export class LedgerService implements AuditSink {
   async *signedEntries(ctx: TenantContext, upToSeq = Number.MAX_SAFE_INTEGER): AsyncGenerator<SignedEntry> {
     for (let after = 0; ; ) {
       const rows = await this.#db.withTenant(ctx.tenantId, async (tx) => (await sql<EntryRow>`select seq, body, hash, key_id, signature
-          from ledger_entries where seq > ${after} and seq <= ${upToSeq} order by seq limit ${BATCH}`.execute(tx)).rows);
+          from ledger_entries where tenant_id = ${ctx.tenantId} and seq > ${after} and seq <= ${upToSeq} order by seq limit ${BATCH}`.execute(tx)).rows);
       for (const row of rows) yield toSignedEntry(row);
       if (rows.length < BATCH) return;
       after = Number(rows.at(-1)?.seq);
@@ -301,8 +303,8 @@ export class LedgerService implements AuditSink {
   async *exportBundle(ctx: TenantContext): AsyncGenerator<string> {
     const keys = await this.publicKeys();
     const { head, checkpoints } = await this.#db.withTenant(ctx.tenantId, async (tx) => {
-      const row = (await sql<HeadRow>`select seq, hash from ledger_heads`.execute(tx)).rows[0];
-      return { head: row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH }, checkpoints: await this.#checkpointsIn(tx) };
+      const row = (await sql<HeadRow>`select seq, hash from ledger_heads where tenant_id = ${ctx.tenantId}`.execute(tx)).rows[0];
+      return { head: row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH }, checkpoints: await this.#checkpointsIn(tx, ctx.tenantId) };
     });
     yield* writeBundle({
       tenantId: ctx.tenantId,

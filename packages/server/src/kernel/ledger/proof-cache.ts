@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import type { DbTransaction } from '../../infra/database/index.js';
 import { MerkleTree } from './merkle.js';
 
-const MAX_TENANTS = 32;
+// A tree of 10^6 entries holds about 64 MB of hashes; keep a few tenants, least recently used out.
+const MAX_TENANTS = 8;
 
 /**
  * Keeps each recently used tenant's Merkle tree in memory and extends it with entries appended
@@ -23,7 +24,7 @@ export class ProofCache {
     this.#trees.set(tenantId, tree);
     for (;;) {
       const rows = await sql<{ seq: number; hash: string }>`select seq, hash from ledger_entries
-          where seq > ${tree.size} order by seq limit 10000`.execute(tx);
+          where tenant_id = ${tenantId} and seq > ${tree.size} order by seq limit 10000`.execute(tx);
       for (const row of rows.rows) {
         // A gap means the table was tampered with; proofs would be wrong, so stop extending.
         if (row.seq !== tree.size + 1) return tree;

@@ -52,7 +52,7 @@ export class SubjectKeys {
     const keys = new Map<string, Buffer>();
     if (subjectIds.length === 0) return keys;
     const rows = await sql<{ subject_id: string; sealed_key: Uint8Array }>`select subject_id, sealed_key from ledger_subject_keys
-        where subject_id in (${sql.join(subjectIds)})`.execute(tx);
+        where tenant_id = ${tenantId} and subject_id in (${sql.join(subjectIds)})`.execute(tx);
     for (const row of rows.rows) {
       keys.set(row.subject_id, openAesGcm(this.#wrapKey, Buffer.from(row.sealed_key), subjectContext(tenantId, row.subject_id)));
     }
@@ -82,8 +82,8 @@ export class SubjectKeys {
   }
 
   /** Deletes the subject's key (crypto-shredding). Returns whether there was one. */
-  async erase(tx: DbTransaction, subjectId: string): Promise<boolean> {
-    const result = await sql`delete from ledger_subject_keys where subject_id = ${subjectId}`.execute(tx);
+  async erase(tx: DbTransaction, input: { tenantId: string; subjectId: string }): Promise<boolean> {
+    const result = await sql`delete from ledger_subject_keys where tenant_id = ${input.tenantId} and subject_id = ${input.subjectId}`.execute(tx);
     return Number(result.numAffectedRows ?? 0) > 0;
   }
 
