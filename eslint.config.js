@@ -1,5 +1,5 @@
 // ESLint flat config: typescript-eslint strictTypeChecked plus the house rules of STYLE.md §2.13.
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import n from 'eslint-plugin-n';
 import tseslint from 'typescript-eslint';
 
@@ -17,7 +17,9 @@ export default tseslint.config(
     },
     plugins: { 'import-x': importX, n },
     // Cycle detection follows only our own files; parsing bundled dependencies is slow and pointless.
-    settings: { 'import-x/ignore': ['node_modules'] },
+    // The legacy default resolver named "node" loads the `node` devDependency (the Node binary
+    // package) instead of a resolver and crashes on packages like @google/genai; name it explicitly.
+    settings: { 'import-x/ignore': ['node_modules'], 'import-x/resolver-next': [createNodeResolver()] },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-floating-promises': 'error',

@@ -61,3 +61,21 @@ export {
 export { readinessSchema, statusSchema, systemRoutes } from './system.js';
 export { apiRoutes, type ApiRouteName, type ApiRoutes } from './routes.js';
 export { AetherApiError, createAetherClient, type AetherClient, type AetherClientOptions } from './client.js';
+export {
+  budgetNotificationSchema,
+  budgetPeriodSchema,
+  budgetSchema,
+  budgetScopeSchema,
+  costsQuerySchema,
+  costsResponseSchema,
+  modelInfoSchema,
+  modelTierSchema,
+  modelsRoutes,
+  routerExplainRequestSchema,
+  routingDecisionSchema,
+  setBudgetRequestSchema,
+  type Budget,
+  type CostsResponse,
+  type ModelInfo,
+  type RoutingDecision,
+} from './models.js';

@@ -1,4 +1,5 @@
 import { ledgerRoutes } from './ledger.js';
+import { modelsRoutes } from './models.js';
 import { systemRoutes } from './system.js';
 import { tenancyRoutes } from './tenancy.js';
 
@@ -10,6 +11,7 @@ export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
   ...ledgerRoutes,
+  ...modelsRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -43,6 +43,21 @@ export interface Config {
   };
   /** What the CLI talks to when no flag says otherwise. */
   readonly cli: { readonly url: string | undefined; readonly apiKey: string | undefined; readonly profile: string };
+  readonly models: ModelsConfig;
+}
+
+/** LLM providers, catalog and router settings. API keys here are the deployment's; tenants may add their own as secrets `llm.<provider>.api_key`. */
+export interface ModelsConfig {
+  readonly anthropic: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly google: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+  readonly ollama: { readonly host: string } | undefined;
+  readonly openaiCompatible: Readonly<Record<string, { readonly baseUrl: string; readonly apiKey: string | undefined }>>;
+  readonly enableLocal: boolean;
+  readonly enableScripted: boolean;
+  readonly catalogFile: string | undefined;
+  readonly timeoutMs: number;
+  readonly cacheTtlMs: number;
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -80,7 +95,31 @@ const envSchema = z.object({
   AETHER_URL: z.url().optional(),
   AETHER_API_KEY: z.string().min(1).optional(),
   AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
+  AETHER_ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  AETHER_ANTHROPIC_BASE_URL: z.url().optional(),
+  AETHER_OPENAI_API_KEY: z.string().min(1).optional(),
+  AETHER_OPENAI_BASE_URL: z.url().optional(),
+  AETHER_GOOGLE_API_KEY: z.string().min(1).optional(),
+  AETHER_GOOGLE_BASE_URL: z.url().optional(),
+  AETHER_OLLAMA_HOST: z.url().optional(),
+  /** `name=url[,name=url]` of OpenAI-compatible servers; their keys come from tenant secrets. */
+  AETHER_OPENAI_COMPATIBLE: z.string().optional(),
+  AETHER_MODELS_LOCAL: booleanString.default(false),
+  AETHER_MODELS_SCRIPTED: booleanString.default(false),
+  AETHER_MODELS_CATALOG_FILE: z.string().min(1).optional(),
+  AETHER_MODELS_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  AETHER_MODELS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
 });
+
+function parseCompatible(text: string | undefined): Record<string, { baseUrl: string; apiKey: string | undefined }> {
+  const out: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
+  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, url] = pair.split(/=(.*)/s);
+    if (!name || !url || !/^[a-z][a-z0-9-]*$/.test(name) || !/^https?:\/\//.test(url)) throw new TypeError(`expected name=http(s)://url, got "${pair}"`);
+    out[name] = { baseUrl: url, apiKey: undefined };
+  }
+  return out;
+}
 
 /** Parses a 32-byte key given as 64 hex characters or base64. */
 export function parseMasterKey(text: string): Buffer {
@@ -117,6 +156,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     masterKey = e.AETHER_MASTER_KEY ? parseMasterKey(e.AETHER_MASTER_KEY) : undefined;
   } catch (error) {
     problems.push(`AETHER_MASTER_KEY: ${(error as Error).message}`);
+  }
+  let compatible: Record<string, { baseUrl: string; apiKey: string | undefined }> = {};
+  try {
+    compatible = parseCompatible(e.AETHER_OPENAI_COMPATIBLE);
+  } catch (error) {
+    problems.push(`AETHER_OPENAI_COMPATIBLE: ${(error as Error).message}`);
   }
   try {
     roles = parseRoles(e.AETHER_ROLES);
@@ -161,6 +206,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       checkpointEvery: e.AETHER_LEDGER_CHECKPOINT_EVERY,
       checkpointIntervalMs: e.AETHER_LEDGER_CHECKPOINT_INTERVAL_MS,
       maxPayloadBytes: e.AETHER_LEDGER_MAX_PAYLOAD_BYTES,
+    },
+    models: {
+      anthropic: e.AETHER_ANTHROPIC_API_KEY || e.AETHER_ANTHROPIC_BASE_URL ? { apiKey: e.AETHER_ANTHROPIC_API_KEY, baseUrl: e.AETHER_ANTHROPIC_BASE_URL } : undefined,
+      openai: e.AETHER_OPENAI_API_KEY || e.AETHER_OPENAI_BASE_URL ? { apiKey: e.AETHER_OPENAI_API_KEY, baseUrl: e.AETHER_OPENAI_BASE_URL } : undefined,
+      google: e.AETHER_GOOGLE_API_KEY || e.AETHER_GOOGLE_BASE_URL ? { apiKey: e.AETHER_GOOGLE_API_KEY, baseUrl: e.AETHER_GOOGLE_BASE_URL } : undefined,
+      ollama: e.AETHER_OLLAMA_HOST ? { host: e.AETHER_OLLAMA_HOST } : undefined,
+      openaiCompatible: compatible,
+      enableLocal: e.AETHER_MODELS_LOCAL,
+      enableScripted: e.AETHER_MODELS_SCRIPTED,
+      catalogFile: e.AETHER_MODELS_CATALOG_FILE,
+      timeoutMs: e.AETHER_MODELS_TIMEOUT_MS,
+      cacheTtlMs: e.AETHER_MODELS_CACHE_TTL_MS,
     },
     cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
   };

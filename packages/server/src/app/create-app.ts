@@ -23,8 +23,20 @@ import {
 } from '../kernel/auth/index.js';
 import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
 import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
+import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, type TaskCanceller } from '../kernel/budget/index.js';
+import {
+  CircuitBreakers,
+  InMemoryTenantCatalogSource,
+  ModelCatalog,
+  ModelRouter,
+  modelRouterRoutes,
+  parseCatalogOverrides,
+  ResponseCache,
+} from '../kernel/model-router/index.js';
+import { ProviderRegistry } from '../runtime/providers/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
+import { TtlCache } from '../shared/cache/index.js';
 import { ValidationError } from '../shared/errors/index.js';
 import { UlidIdGenerator, type IdGenerator } from '../shared/ids/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
@@ -37,7 +49,7 @@ import { VERSION } from './version.js';
 const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...ledgerMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...budgetMigrations, ...ledgerMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -45,6 +57,8 @@ export interface AppOverrides {
   readonly logger?: Logger;
   /** An already open database (tests share one); the app then does not close it. */
   readonly db?: Database;
+  /** Cancels tasks when a budget runs out; the orchestrator's, once it exists. */
+  readonly taskCanceller?: TaskCanceller;
 }
 
 /** The running platform: its services, for the CLI and tests, and its HTTP server. */
@@ -62,6 +76,10 @@ export interface App {
   readonly tokens: TokenService;
   readonly audit: AuditSink;
   readonly ledger: LedgerService;
+  readonly budget: BudgetService;
+  readonly catalog: ModelCatalog;
+  readonly modelRouter: ModelRouter;
+  readonly providers: ProviderRegistry;
   /** Every mounted API route with its operation name and access rule. */
   readonly routes: readonly { name: string; definition: RouteDefinition }[];
   /** Listens on the configured host and port (0 picks a free port); returns the base URL. */
@@ -171,6 +189,55 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const authenticator = new Authenticator({ apiKeys, operatorKeys, tokens, users: userDirectory });
 
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }),
+      audit,
+      clock,
+      ids,
+      logger,
+      events: new LoggingBudgetEvents(logger),
+      canceller: overrides.taskCanceller ?? noTasksYet(logger),
+    });
+    // A reservation outlives its call only if its process died; release it after every attempt
+    // of the longest call could have run (3 attempts of the per-attempt timeout) plus a margin.
+    const reaper = new StaleReservationReaper({ budget, logger, intervalMs: 60_000, maxAgeMs: 3 * config.models.timeoutMs + 60_000 });
+    reaper.start();
+    closers.push(() => reaper.close());
+    const catalog = new ModelCatalog({
+      deploymentOverrides: config.models.catalogFile
+        ? parseCatalogOverrides(await readFile(config.models.catalogFile, 'utf8'), config.models.catalogFile)
+        : [],
+      tenants: new InMemoryTenantCatalogSource(),
+    });
+    // A tenant's own provider key (secret `llm.<provider>.api_key`) wins over the deployment's.
+    const keyCache = new TtlCache<string | null>({ clock, ttlMs: 30_000 });
+    const providers = new ProviderRegistry({
+      settings: { ...config.models, timeoutMs: config.models.timeoutMs },
+      keys: {
+        async apiKey(ctx, provider) {
+          const cacheKey = `${ctx.tenantId}:${provider}`;
+          const cached = keyCache.get(cacheKey);
+          if (cached !== undefined) return cached ?? undefined;
+          const key = await secrets.reveal(ctx, `llm.${provider}.api_key`);
+          keyCache.set(cacheKey, key ?? null);
+          return key;
+        },
+      },
+    });
+    const availableProviders = () => providers.names();
+    const modelRouter = new ModelRouter({
+      catalog,
+      providers,
+      availableProviders,
+      budget,
+      audit,
+      clock,
+      logger,
+      breakers: new CircuitBreakers({ clock }),
+      cache: new ResponseCache({ clock, ttlMs: config.models.cacheTtlMs }),
+      timeoutMs: config.models.timeoutMs,
+    });
+
     const rateLimiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock }) : new InMemoryRateLimiter(clock);
     const readiness: Record<string, () => Promise<void>> = { database: () => db.ping() };
     if (redis) {
@@ -192,6 +259,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       ...authRoutes({ authenticator, tokens, apiKeys }),
       ...tenancyRoutes({ tenants, users, secrets }),
       ...ledgerRoutes({ ledger }),
+      ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
+      ...budgetRoutes({ budget }),
     ]);
     const server = await createApiServer({
       options: {
@@ -215,6 +284,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     let closed = false;
     return {
       config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger, routes,
+      budget, catalog, modelRouter, providers,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });
         logger.info('server.listening', { address, database: db.engine, redis: redis !== undefined, nats: nats !== undefined });
@@ -240,4 +310,21 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Until the orchestrator exists there are no running tasks to cancel; this says so in the log
+ * each time a budget would cancel work, so the event is never silent.
+ */
+function noTasksYet(logger: Logger): TaskCanceller {
+  const log = logger.child({ module: 'budget' });
+  const note = (target: string, id: string, reason: string): Promise<void> => {
+    log.warn('budget.cancel-requested', { target, id, reason, note: 'no task orchestrator is wired; nothing to cancel' });
+    return Promise.resolve();
+  };
+  return {
+    cancelTenantTasks: (ctx, reason) => note('tenant', ctx.tenantId, reason),
+    cancelAgentTasks: (_ctx, agentId, reason) => note('agent', agentId, reason),
+    cancelTask: (_ctx, taskId, reason) => note('task', taskId, reason),
+  };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerModelCommands } from './commands/models.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
 import { describeFailure, type CliContext } from './context.js';
@@ -23,6 +24,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
   registerLedgerCommands(program, context);
+  registerModelCommands(program, context);
   return program;
 }
 

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { InMemoryAuditSink } from '../packages/server/src/infra/audit/index.js';
+import type { Database } from '../packages/server/src/infra/database/index.js';
+import { openTestDatabase, type TestEngine } from '../packages/server/src/infra/database/testing/index.js';
+import { BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../packages/server/src/kernel/budget/index.js';
+import { CircuitBreakers, ModelCatalog, ModelRouter } from '../packages/server/src/kernel/model-router/index.js';
+import { OpenAiProvider } from '../packages/server/src/runtime/providers/index.js';
+import { FakeVendorServer } from '../packages/server/src/runtime/providers/testing/fake-vendor-server.js';
+import { openAiStream } from '../packages/server/src/runtime/providers/testing/vendor-wire.js';
+import { asTenantId, systemContext } from '../packages/server/src/shared/context/index.js';
+import { UlidIdGenerator } from '../packages/server/src/shared/ids/index.js';
+import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/index.js';
+import { percentile, timeConcurrent, timeEach, type BenchSuite } from './harness.js';
+
+const CALLS = 400;
+const WORKER = fileURLToPath(new URL('./models-budget-worker.ts', import.meta.url));
+
+async function rawCall(url: string): Promise<void> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+  });
+  await response.text();
+}
+
+async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite['run']>[0]): Promise<void> {
+  const server = await FakeVendorServer.start();
+  server.always(openAiStream({ text: 'a short answer from the fake vendor' }));
+  let db: Database | undefined;
+  try {
+    db = await openTestDatabase(engine, budgetMigrations);
+    const clock = new SystemClock();
+    const audit = new InMemoryAuditSink();
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit, clock, ids: new UlidIdGenerator(), logger: silentLogger,
+      events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    const ctx = systemContext(asTenantId('tnt_bench'), 'bench');
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1e12 });
+    const provider = new OpenAiProvider({ apiKey: 'bench', baseUrl: `${server.url}/v1` });
+    const router = new ModelRouter({
+      catalog: new ModelCatalog({ defaults: [], deploymentOverrides: [{ id: 'openai:bench', tier: 'small', prices: { inputPerMillionUsd: 1, outputPerMillionUsd: 2 } }] }),
+      providers: { resolve: () => Promise.resolve(provider) },
+      availableProviders: () => ['openai'],
+      budget, audit, clock, logger: silentLogger, breakers: new CircuitBreakers({ clock }),
+    });
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }], model: 'openai:bench', maxOutputTokens: 100 };
+    // Warm up both paths (JIT, connection pools, SDK client).
+    await timeEach(50, () => rawCall(server.url));
+    await timeEach(50, () => router.call(ctx, request));
+
+    const raw = await timeEach(CALLS, () => rawCall(server.url));
+    const routed = await timeEach(CALLS, () => router.call(ctx, request));
+    const direct = await timeEach(CALLS, () => provider.chat(request.messages, [], { model: 'bench' }));
+    for (const p of [50, 99]) {
+      const overhead = percentile(routed, p) - percentile(raw, p);
+      record({
+        name: `[${engine}] router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
+        baselineName: `raw fetch to fake vendor p${String(p)}`, baseline: percentile(raw, p),
+        goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
+      });
+    }
+    record({
+      name: `[${engine}] SDK adapter alone p50 (no router, no budget)`, value: percentile(direct, 50), unit: 'ms',
+      baselineName: 'raw fetch p50', baseline: percentile(raw, 50),
+    });
+    // Throughput: how many routed calls per second the stack sustains with 16 in flight.
+    const total = 1000;
+    const started = performance.now();
+    const concurrent = await timeConcurrent(total, 16, () => router.call(ctx, request));
+    const perSecond = total / ((performance.now() - started) / 1000);
+    const rawStarted = performance.now();
+    await timeConcurrent(total, 16, () => rawCall(server.url));
+    const rawPerSecond = total / ((performance.now() - rawStarted) / 1000);
+    record({
+      name: `[${engine}] routed calls/s (16 in flight)`, value: perSecond, unit: 'calls/s',
+      baselineName: 'raw fetch calls/s', baseline: rawPerSecond, goal: '>= 1000 calls/s', met: perSecond >= 1000,
+    });
+    record({
+      name: `[${engine}] routed p99 under that load`, value: percentile(concurrent, 99), unit: 'ms',
+      baselineName: 'routed p50 under that load', baseline: percentile(concurrent, 50),
+    });
+  } finally {
+    await db?.close();
+    await server.close();
+  }
+}
+
+function runWorker(args: string[]): Promise<{ ops: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out.trim()) as { ops: number; ms: number });
+      else reject(new Error(`worker failed: ${err}`));
+    });
+  });
+}
+
+async function reservationThroughput(url: string, record: Parameters<BenchSuite['run']>[0]): Promise<void> {
+  const db = await openTestDatabase('postgres', budgetMigrations);
+  try {
+    const clock = new SystemClock();
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit: new InMemoryAuditSink(), clock, ids: new UlidIdGenerator(), logger: silentLogger,
+      events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    const tenant = 'tnt_benchbudget';
+    const ctx = systemContext(asTenantId(tenant), 'bench');
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1e12 });
+    await budget.setBudget(ctx, { scope: 'agent', scopeId: 'agt_bench', period: 'day', limitMicros: 1e12 });
+    const ops = 500;
+    const one = await runWorker([url, db.schema, tenant, String(ops * 4), '8']);
+    const started = performance.now();
+    const four = await Promise.all([1, 2, 3, 4].map(() => runWorker([url, db.schema, tenant, String(ops), '8'])));
+    const wall = performance.now() - started;
+    const fourPerSecond = four.reduce((n, r) => n + r.ops, 0) / (Math.max(...four.map((r) => r.ms)) / 1000);
+    record({
+      name: 'reserve+settle pairs/s, 4 processes x 8 in flight, one hot tenant+agent budget (PostgreSQL)', value: fourPerSecond, unit: 'ops/s',
+      baselineName: '1 process x 8 in flight', baseline: one.ops / (one.ms / 1000),
+    });
+    record({ name: '4-process run wall time incl. process start', value: wall, unit: 'ms', baselineName: '1-process run (loop only)', baseline: one.ms });
+  } finally {
+    await db.close();
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'models',
+  async run(record) {
+    await routerOverhead('pglite', record);
+    const url = process.env['AETHER_TEST_DATABASE_URL'];
+    if (!url) {
+      console.log('PostgreSQL figures skipped: set AETHER_TEST_DATABASE_URL');
+      return;
+    }
+    await routerOverhead('postgres', record);
+    await reservationThroughput(url, record);
+  },
+};

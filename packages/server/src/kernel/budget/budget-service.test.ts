@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { InMemoryAuditSink } from '../../infra/audit/index.js';
+import type { Database } from '../../infra/database/index.js';
+import { openTestDatabase } from '../../infra/database/testing/index.js';
+import { asTenantId, systemContext } from '../../shared/context/index.js';
+import { ValidationError } from '../../shared/errors/index.js';
+import { SequentialIdGenerator } from '../../shared/ids/index.js';
+import { ManualClock, silentLogger } from '../../shared/ports/index.js';
+import { BudgetService } from './budget-service.js';
+import { runSlotAuction } from './economics.js';
+import { BudgetExhaustedError, PriceUnknownError, ReservationNotOpenError } from './errors.js';
+import { budgetMigrations } from './migrations.js';
+import { PgBudgetStore } from './pg-budget-store.js';
+import { RecordingBudgetEvents, RecordingTaskCanceller } from './ports.js';
+
+describe('BudgetService', () => {
+  let db: Database;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase('pglite', budgetMigrations);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  function setup() {
+    const audit = new InMemoryAuditSink();
+    const events = new RecordingBudgetEvents();
+    const canceller = new RecordingTaskCanceller();
+    const clock = new ManualClock(new Date('2030-03-15T10:00:00Z'));
+    const service = new BudgetService({ store: new PgBudgetStore({ db }), audit, clock, ids: new SequentialIdGenerator(), logger: silentLogger, events, canceller });
+    const ctx = systemContext(asTenantId(`tnt_bs${String(++n)}`), 'test');
+    return { service, audit, events, canceller, clock, ctx };
+  }
+  const spend = async (service: BudgetService, ctx: ReturnType<typeof setup>['ctx'], amount: number, scope = {}) => {
+    const r = await service.reserve(ctx, { amountMicros: amount, kind: 'llm', item: 'm', scope });
+    return service.settle(ctx, r.id, amount);
+  };
+
+  describe('BudgetService.settle', () => {
+    it('alerts once at 75 % with an event and a notification, signals 90 %, and cancels all tenant tasks at 100 %', async () => {
+      const { service, events, canceller, audit, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1000 });
+      await spend(service, ctx, 700);
+      expect(events.events).toEqual([]);
+      await spend(service, ctx, 60);
+      await spend(service, ctx, 10);
+      expect(events.events.map((e) => e.event.level)).toEqual([75]);
+      expect((await service.notifications(ctx)).map((x) => x.level)).toEqual([75]);
+      await spend(service, ctx, 150);
+      expect(events.events.map((e) => e.event.level)).toEqual([75, 90]);
+      expect(canceller.calls).toEqual([]);
+      await spend(service, ctx, 80);
+      expect(events.events.map((e) => e.event.level)).toEqual([75, 90, 100]);
+      expect(canceller.calls).toEqual([expect.objectContaining({ target: 'tenant', id: ctx.tenantId })]);
+      expect(audit.kinds(ctx.tenantId)).toEqual(expect.arrayContaining(['budget.threshold_reached', 'budget.work_cancelled']));
+      await expect(service.reserve(ctx, { amountMicros: 1, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(BudgetExhaustedError);
+    });
+
+    it('kills only the task whose own limit is reached, and a sub-agent limit kills its task', async () => {
+      const { service, canceller, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'task', scopeId: 'task_a', period: 'total', limitMicros: 100 });
+      await service.setBudget(ctx, { scope: 'subagent', scopeId: 'sub_1', period: 'total', limitMicros: 50 });
+      await spend(service, ctx, 100, { taskId: 'task_a' });
+      expect(canceller.calls).toEqual([expect.objectContaining({ target: 'task', id: 'task_a' })]);
+      await spend(service, ctx, 50, { taskId: 'task_b', subAgentId: 'sub_1' });
+      expect(canceller.calls.at(-1)).toMatchObject({ target: 'task', id: 'task_b' });
+    });
+
+    it('records each charge in the audit with what was reserved and charged', async () => {
+      const { service, audit, ctx } = setup();
+      const r = await service.reserve(ctx, { amountMicros: 500, kind: 'tool', item: 'grep', scope: { agentId: 'agt_1' } });
+      await service.settle(ctx, r.id, 120);
+      const charged = audit.entries.find((e) => e.entry.kind === 'budget.charged');
+      expect(charged?.entry.payload).toMatchObject({ kind: 'tool', item: 'grep', charged_micros: 120, reserved_micros: 500, agent_id: 'agt_1' });
+      await expect(service.settle(ctx, r.id, 120)).rejects.toBeInstanceOf(ReservationNotOpenError);
+    });
+  });
+
+  describe('BudgetService.reserve', () => {
+    it('refuses negative or fractional amounts', async () => {
+      const { service, ctx } = setup();
+      await expect(service.reserve(ctx, { amountMicros: -1, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(ValidationError);
+      await expect(service.reserve(ctx, { amountMicros: 1.5, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(ValidationError);
+    });
+
+    it('reports the tightest budget as pressure', async () => {
+      const { service, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 10_000 });
+      const agent = await service.setBudget(ctx, { scope: 'agent', scopeId: 'agt_1', period: 'day', limitMicros: 100 });
+      await spend(service, ctx, 95, { agentId: 'agt_1' });
+      expect(await service.pressure(ctx, { agentId: 'agt_1' })).toMatchObject({ budgetId: agent.id, remainingMicros: 5 });
+      expect((await service.pressure(ctx)).utilisation).toBeCloseTo(0.0095);
+    });
+  });
+
+  describe('BudgetService.setBudget', () => {
+    it('requires a scope id below the tenant and a valid limit', async () => {
+      const { service, ctx } = setup();
+      await expect(service.setBudget(ctx, { scope: 'agent', period: 'day', limitMicros: 1 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(service.setBudget(ctx, { scope: 'tenant', period: 'day', limitMicros: -5 })).rejects.toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe('BudgetService economics', () => {
+    it('prices tools and VM seconds from the internal price list and fails closed on unknown VM types', () => {
+      const { service } = setup();
+      expect(service.toolCallPrice('anything')).toBe(100);
+      expect(service.vmSecondsPrice('secure', 2.5)).toBe(300);
+      expect(() => service.vmSecondsPrice('quantum', 1)).toThrow(PriceUnknownError);
+    });
+
+    it('computes ROI over valued tasks', async () => {
+      const { service, ctx } = setup();
+      await spend(service, ctx, 200, { taskId: 'task_v' });
+      await spend(service, ctx, 999, { taskId: 'task_unvalued' });
+      expect((await service.roi(ctx)).roi).toBeNull();
+      await service.setTaskValue(ctx, 'task_v', 500);
+      expect(await service.roi(ctx)).toEqual({ costMicros: 200, valueMicros: 500, tasks: 1, roi: 1.5 });
+    });
+  });
+});
+
+describe('runSlotAuction', () => {
+  it('awards slots by share of budget bid, at a second price, and rejects bids over the remaining budget', () => {
+    const result = runSlotAuction(
+      [
+        { bidder: 'big', bidMicros: 1000, remainingBudgetMicros: 1_000_000, budgetLimitMicros: 1_000_000 },
+        { bidder: 'small', bidMicros: 500, remainingBudgetMicros: 800, budgetLimitMicros: 1000 },
+        { bidder: 'mid', bidMicros: 2000, remainingBudgetMicros: 10_000, budgetLimitMicros: 10_000 },
+        { bidder: 'broke', bidMicros: 900, remainingBudgetMicros: 100, budgetLimitMicros: 1000 },
+      ],
+      2,
+    );
+    expect(result.awards.map((a) => a.bidder)).toEqual(['small', 'mid']);
+    // The clearing score is big's 0.001; each winner pays that share of its own limit.
+    expect(result.awards.map((a) => a.priceMicros)).toEqual([1, 10]);
+    expect(result.rejected).toEqual([{ bidder: 'broke', reason: 'exceeds_budget' }, { bidder: 'big', reason: 'outbid' }]);
+  });
+
+  it('charges no more than the bid when slots outnumber bidders', () => {
+    const result = runSlotAuction([{ bidder: 'a', bidMicros: 10, remainingBudgetMicros: 10, budgetLimitMicros: 100 }], 3);
+    expect(result.awards).toEqual([{ bidder: 'a', score: 0.1, priceMicros: 0 }]);
+  });
+});
+
+describe('StaleReservationReaper.runOnce', () => {
+  it('releases reservations older than the maximum age and audits it per tenant', async () => {
+    const { InMemoryBudgetStore } = await import('./in-memory-budget-store.js');
+    const { StaleReservationReaper } = await import('./stale-reservation-reaper.js');
+    const audit = new InMemoryAuditSink();
+    const clock = new ManualClock(new Date('2030-03-15T10:00:00Z'));
+    const service = new BudgetService({ store: new InMemoryBudgetStore(), audit, clock, ids: new SequentialIdGenerator(), logger: silentLogger, events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller() });
+    const ctx = systemContext(asTenantId('tnt_reaper'), 'test');
+    await service.setBudget(ctx, { scope: 'tenant', period: 'total', limitMicros: 100 });
+    await service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' });
+    await expect(service.reserve(ctx, { amountMicros: 1, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(BudgetExhaustedError);
+    const reaper = new StaleReservationReaper({ budget: service, logger: silentLogger, intervalMs: 60_000, maxAgeMs: 300_000 });
+    expect(await reaper.runOnce()).toBe(0);
+    clock.advance(300_001);
+    expect(await reaper.runOnce()).toBe(1);
+    expect(audit.kinds(ctx.tenantId)).toContain('budget.reservations_expired');
+    await expect(service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' })).resolves.toBeDefined();
+    await reaper.close();
+  });
+});

@@ -1,0 +1,211 @@
+import {
+  levelOf,
+  periodStart,
+  type BudgetNotification,
+  type BudgetPeriod,
+  type BudgetRecord,
+  type BudgetScope,
+  type BudgetScopeRef,
+  type BudgetStore,
+  type CostDimension,
+  type CostRow,
+  type Reservation,
+  type ReservationInput,
+  type ReserveOutcome,
+  type SettleOutcome,
+  type ThresholdCrossing,
+  type WithinTransaction,
+} from './budget-store.js';
+
+interface StoredReservation extends Reservation {
+  createdAt: Date;
+  status: 'open' | 'settled' | 'released';
+  chargedMicros: number;
+  settledAt: Date | undefined;
+}
+
+interface TenantState {
+  budgets: Map<string, BudgetRecord>;
+  reservations: Map<string, StoredReservation>;
+  notifications: BudgetNotification[];
+  values: Map<string, number>;
+}
+
+/**
+ * The BudgetStore in memory, for tests and single-process tools. Each method runs to completion
+ * without awaiting, so it is atomic within one process; it passes the same contract suite as
+ * PgBudgetStore, but only the PostgreSQL store is atomic across processes.
+ */
+export class InMemoryBudgetStore implements BudgetStore {
+  readonly #tenants = new Map<string, TenantState>();
+
+  #tenant(tenantId: string): TenantState {
+    let state = this.#tenants.get(tenantId);
+    if (!state) {
+      state = { budgets: new Map(), reservations: new Map(), notifications: [], values: new Map() };
+      this.#tenants.set(tenantId, state);
+    }
+    return state;
+  }
+
+  #rollover(state: TenantState, now: Date): void {
+    for (const [id, b] of state.budgets) {
+      if (b.period === 'total') continue;
+      const start = periodStart(b.period, now);
+      if (b.periodStart < start) state.budgets.set(id, { ...b, periodStart: start, spentMicros: 0, alertLevel: 0 });
+    }
+  }
+
+  #applicable(state: TenantState, scope: BudgetScopeRef): BudgetRecord[] {
+    const wanted = (b: BudgetRecord): boolean =>
+      b.scope === 'tenant' ||
+      (b.scope === 'agent' && b.scopeId === scope.agentId) ||
+      (b.scope === 'task' && b.scopeId === scope.taskId) ||
+      (b.scope === 'subagent' && b.scopeId === scope.subAgentId);
+    return [...state.budgets.values()].filter(wanted).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  upsert(tenantId: string, budget: { id: string; scope: BudgetScope; scopeId: string; period: BudgetPeriod; limitMicros: number }, now: Date): Promise<BudgetRecord> {
+    const state = this.#tenant(tenantId);
+    const existing = [...state.budgets.values()].find((b) => b.scope === budget.scope && b.scopeId === budget.scopeId);
+    const samePeriod = existing?.period === budget.period;
+    const record: BudgetRecord = {
+      id: existing?.id ?? budget.id,
+      scope: budget.scope,
+      scopeId: budget.scopeId,
+      period: budget.period,
+      periodStart: samePeriod && existing ? existing.periodStart : periodStart(budget.period, now),
+      limitMicros: budget.limitMicros,
+      spentMicros: samePeriod && existing ? existing.spentMicros : 0,
+      reservedMicros: existing?.reservedMicros ?? 0,
+      alertLevel: 0,
+    };
+    state.budgets.set(record.id, record);
+    return Promise.resolve(record);
+  }
+
+  list(tenantId: string, now: Date): Promise<BudgetRecord[]> {
+    const state = this.#tenant(tenantId);
+    this.#rollover(state, now);
+    const order = ['tenant', 'agent', 'task', 'subagent'];
+    return Promise.resolve([...state.budgets.values()].sort((a, b) => order.indexOf(a.scope) - order.indexOf(b.scope) || a.scopeId.localeCompare(b.scopeId)));
+  }
+
+  applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]> {
+    const state = this.#tenant(tenantId);
+    this.#rollover(state, now);
+    return Promise.resolve(this.#applicable(state, scope));
+  }
+
+  reserve(tenantId: string, input: ReservationInput, now: Date): Promise<ReserveOutcome> {
+    const state = this.#tenant(tenantId);
+    this.#rollover(state, now);
+    const budgets = this.#applicable(state, input.scope);
+    const refused = budgets.find((b) => b.spentMicros + b.reservedMicros + input.amountMicros > b.limitMicros);
+    if (refused) return Promise.resolve({ ok: false, budget: refused });
+    const updated = budgets.map((b) => ({ ...b, reservedMicros: b.reservedMicros + input.amountMicros }));
+    for (const b of updated) state.budgets.set(b.id, b);
+    const reservation: StoredReservation = { ...input, budgetIds: budgets.map((b) => b.id), createdAt: now, status: 'open', chargedMicros: 0, settledAt: undefined };
+    state.reservations.set(input.id, reservation);
+    return Promise.resolve({ ok: true, reservation: { ...input, budgetIds: reservation.budgetIds }, budgets: updated });
+  }
+
+  async settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined> {
+    const state = this.#tenant(tenantId);
+    const reservation = state.reservations.get(charge.reservationId);
+    if (reservation?.status !== 'open') return undefined;
+    reservation.status = 'settled';
+    reservation.chargedMicros = charge.chargedMicros;
+    reservation.settledAt = charge.now;
+    const budgets: BudgetRecord[] = [];
+    const crossings: ThresholdCrossing[] = [];
+    for (const id of reservation.budgetIds) {
+      const b = state.budgets.get(id);
+      if (!b) continue;
+      let next: BudgetRecord = { ...b, reservedMicros: Math.max(0, b.reservedMicros - reservation.amountMicros), spentMicros: b.spentMicros + charge.chargedMicros };
+      const level = levelOf(next);
+      if (level > next.alertLevel) {
+        crossings.push({ budget: { ...next, alertLevel: level }, fromLevel: next.alertLevel, toLevel: level });
+        next = { ...next, alertLevel: level };
+      }
+      state.budgets.set(id, next);
+      budgets.push(next);
+    }
+    const outcome: SettleOutcome = {
+      reservation: { id: reservation.id, amountMicros: reservation.amountMicros, kind: reservation.kind, item: reservation.item, scope: reservation.scope, budgetIds: reservation.budgetIds },
+      chargedMicros: charge.chargedMicros,
+      budgets,
+      crossings,
+    };
+    await within?.(undefined, outcome);
+    return outcome;
+  }
+
+  release(tenantId: string, reservationId: string, now: Date): Promise<boolean> {
+    const state = this.#tenant(tenantId);
+    const reservation = state.reservations.get(reservationId);
+    if (reservation?.status !== 'open') return Promise.resolve(false);
+    reservation.status = 'released';
+    reservation.settledAt = now;
+    for (const id of reservation.budgetIds) {
+      const b = state.budgets.get(id);
+      if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - reservation.amountMicros) });
+    }
+    return Promise.resolve(true);
+  }
+
+  async releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]> {
+    const out: { tenantId: string; released: number }[] = [];
+    for (const [tenantId, state] of this.#tenants) {
+      const stale = [...state.reservations.values()].filter((r) => r.status === 'open' && r.createdAt < before);
+      let released = 0;
+      for (const r of stale) if (await this.release(tenantId, r.id, now)) released++;
+      if (released > 0) out.push({ tenantId, released });
+    }
+    return out;
+  }
+
+  addNotification(tenantId: string, notification: BudgetNotification): Promise<void> {
+    this.#tenant(tenantId).notifications.push(notification);
+    return Promise.resolve();
+  }
+
+  notifications(tenantId: string): Promise<BudgetNotification[]> {
+    return Promise.resolve([...this.#tenant(tenantId).notifications]);
+  }
+
+  costs(tenantId: string, by: CostDimension, range: { from?: Date; to?: Date }): Promise<CostRow[]> {
+    const rows = new Map<string, CostRow>();
+    for (const r of this.#tenant(tenantId).reservations.values()) {
+      if (r.status !== 'settled' || !r.settledAt) continue;
+      if (range.from && r.settledAt < range.from) continue;
+      if (range.to && r.settledAt >= range.to) continue;
+      if (by === 'model' && r.kind !== 'llm') continue;
+      const key = {
+        tenant: tenantId,
+        agent: r.scope.agentId ?? '-',
+        task: r.scope.taskId ?? '-',
+        model: r.item,
+        day: r.settledAt.toISOString().slice(0, 10),
+      }[by];
+      const row = rows.get(key) ?? { key, costMicros: 0, count: 0 };
+      rows.set(key, { key, costMicros: row.costMicros + r.chargedMicros, count: row.count + 1 });
+    }
+    return Promise.resolve([...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+  }
+
+  setTaskValue(tenantId: string, taskId: string, valueMicros: number): Promise<void> {
+    this.#tenant(tenantId).values.set(taskId, valueMicros);
+    return Promise.resolve();
+  }
+
+  taskEconomics(tenantId: string): Promise<{ costMicros: number; valueMicros: number; tasks: number }> {
+    const state = this.#tenant(tenantId);
+    let cost = 0;
+    for (const r of state.reservations.values()) {
+      if (r.status === 'settled' && r.scope.taskId !== undefined && state.values.has(r.scope.taskId)) cost += r.chargedMicros;
+    }
+    const values = [...state.values.values()];
+    return Promise.resolve({ costMicros: cost, valueMicros: values.reduce((n, v) => n + v, 0), tasks: values.length });
+  }
+}

@@ -1,0 +1,221 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+import { ValidationError } from '../../shared/errors/index.js';
+import { UnknownModelError } from './errors.js';
+
+export type ModelTier = 'small' | 'mid' | 'large';
+export const MODEL_TIERS: readonly ModelTier[] = ['small', 'mid', 'large'];
+
+export interface ModelCapabilities {
+  readonly tools: boolean;
+  readonly vision: boolean;
+  readonly audio: boolean;
+  readonly thinking: boolean;
+}
+
+/** Prices in USD per million tokens. */
+export interface ModelPrices {
+  readonly inputPerMillionUsd: number;
+  readonly outputPerMillionUsd: number;
+  readonly cachedInputPerMillionUsd: number;
+}
+
+/**
+ * One model the router may use. `id` is `provider:model`; `model: '*'` makes an entry match every
+ * model of its provider (self-hosted engines whose compute the tenant does not pay per token).
+ */
+export interface ModelEntry {
+  readonly id: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly tier: ModelTier;
+  readonly contextWindow: number;
+  readonly maxOutputTokens: number;
+  readonly prices: ModelPrices;
+  readonly capabilities: ModelCapabilities;
+}
+
+/** A partial entry that overrides or adds a model; `disabled` removes it from routing. */
+export type ModelOverride = Partial<Omit<ModelEntry, 'id' | 'prices' | 'capabilities'>> & {
+  readonly id: string;
+  readonly prices?: Partial<ModelPrices>;
+  readonly capabilities?: Partial<ModelCapabilities>;
+  readonly disabled?: boolean;
+};
+
+const all = { tools: true, vision: true, audio: false, thinking: true };
+const textTools = { tools: true, vision: false, audio: false, thinking: false };
+const entry = (id: string, tier: ModelTier, spec: [contextWindow: number, maxOutputTokens: number, prices: [number, number, number], capabilities: ModelCapabilities]): ModelEntry => {
+  const [contextWindow, maxOutputTokens, prices, capabilities] = spec;
+  const [provider = '', model = ''] = id.split(/:(.*)/s);
+  return {
+    id, provider, model, tier, contextWindow, maxOutputTokens,
+    prices: { inputPerMillionUsd: prices[0], outputPerMillionUsd: prices[1], cachedInputPerMillionUsd: prices[2] },
+    capabilities,
+  };
+};
+
+/**
+ * Shipped defaults: list prices as published by each vendor (USD per million tokens: input,
+ * output, cached input). Deployments override them (AETHER_MODELS_CATALOG_FILE) when vendors change
+ * prices; tenants may override on top.
+ */
+export const DEFAULT_MODEL_CATALOG: readonly ModelEntry[] = [
+  entry('anthropic:claude-opus-4-1', 'large', [200_000, 32_000, [15, 75, 1.5], all]),
+  entry('anthropic:claude-sonnet-4-5', 'mid', [200_000, 64_000, [3, 15, 0.3], all]),
+  entry('anthropic:claude-haiku-4-5', 'small', [200_000, 64_000, [1, 5, 0.1], all]),
+  entry('openai:gpt-5', 'large', [400_000, 128_000, [1.25, 10, 0.125], all]),
+  entry('openai:gpt-5-mini', 'mid', [400_000, 128_000, [0.25, 2, 0.025], all]),
+  entry('openai:gpt-5-nano', 'small', [400_000, 128_000, [0.05, 0.4, 0.005], all]),
+  entry('openai:gpt-4.1', 'mid', [1_047_576, 32_768, [2, 8, 0.5], { ...all, thinking: false }]),
+  entry('google:gemini-2.5-pro', 'large', [1_048_576, 65_536, [1.25, 10, 0.125], { ...all, audio: true }]),
+  entry('google:gemini-2.5-flash', 'mid', [1_048_576, 65_536, [0.3, 2.5, 0.03], { ...all, audio: true }]),
+  entry('google:gemini-2.5-flash-lite', 'small', [1_048_576, 65_536, [0.1, 0.4, 0.01], { ...all, audio: true }]),
+  entry('ollama:*', 'small', [8_192, 4_096, [0, 0, 0], textTools]),
+  entry('local:*', 'small', [4_096, 2_048, [0, 0, 0], { ...textTools, tools: true }]),
+  entry('scripted:*', 'mid', [1_000_000, 100_000, [0, 0, 0], { tools: true, vision: false, audio: false, thinking: true }]),
+];
+
+function applyOverrides(base: readonly ModelEntry[], overrides: readonly ModelOverride[]): ModelEntry[] {
+  const byId = new Map(base.map((e) => [e.id, e]));
+  for (const o of overrides) {
+    if (o.disabled) {
+      byId.delete(o.id);
+      continue;
+    }
+    const current = byId.get(o.id);
+    const [provider = '', model = ''] = o.id.split(/:(.*)/s);
+    if (!current && (o.tier === undefined || o.prices?.inputPerMillionUsd === undefined || o.prices.outputPerMillionUsd === undefined)) {
+      // A new model needs a tier and both prices; without them it could never be priced (fail closed).
+      throw new TypeError(`catalog override ${o.id} adds a model without tier and input/output prices`);
+    }
+    const merged: ModelEntry = {
+      id: o.id,
+      provider,
+      model,
+      tier: o.tier ?? current?.tier ?? 'mid',
+      contextWindow: o.contextWindow ?? current?.contextWindow ?? 8_192,
+      maxOutputTokens: o.maxOutputTokens ?? current?.maxOutputTokens ?? 4_096,
+      prices: {
+        inputPerMillionUsd: o.prices?.inputPerMillionUsd ?? current?.prices.inputPerMillionUsd ?? 0,
+        outputPerMillionUsd: o.prices?.outputPerMillionUsd ?? current?.prices.outputPerMillionUsd ?? 0,
+        cachedInputPerMillionUsd: o.prices?.cachedInputPerMillionUsd ?? current?.prices.cachedInputPerMillionUsd ?? o.prices?.inputPerMillionUsd ?? current?.prices.inputPerMillionUsd ?? 0,
+      },
+      capabilities: { ...(current?.capabilities ?? textTools), ...o.capabilities },
+    };
+    byId.set(o.id, merged);
+  }
+  return [...byId.values()];
+}
+
+/** Where a tenant's own catalog overrides live. */
+export interface TenantCatalogSource {
+  overrides(tenantId: string): readonly ModelOverride[];
+}
+
+/** Keeps tenant overrides in memory (set through the API or config). */
+export class InMemoryTenantCatalogSource implements TenantCatalogSource {
+  readonly #byTenant = new Map<string, readonly ModelOverride[]>();
+  set(tenantId: string, overrides: readonly ModelOverride[]): void {
+    this.#byTenant.set(tenantId, overrides);
+  }
+  overrides(tenantId: string): readonly ModelOverride[] {
+    return this.#byTenant.get(tenantId) ?? [];
+  }
+}
+
+/** The model catalog: shipped defaults, then deployment overrides, then the tenant's. */
+export class ModelCatalog {
+  readonly #deployment: readonly ModelEntry[];
+  readonly #tenants: TenantCatalogSource | undefined;
+
+  constructor(deps: { defaults?: readonly ModelEntry[]; deploymentOverrides?: readonly ModelOverride[]; tenants?: TenantCatalogSource } = {}) {
+    this.#deployment = applyOverrides(deps.defaults ?? DEFAULT_MODEL_CATALOG, deps.deploymentOverrides ?? []);
+    this.#tenants = deps.tenants;
+  }
+
+  /** Every model available to the tenant. */
+  list(tenantId: string): readonly ModelEntry[] {
+    const overrides = this.#tenants?.overrides(tenantId) ?? [];
+    return overrides.length === 0 ? this.#deployment : applyOverrides(this.#deployment, overrides);
+  }
+
+  /** The entry pricing `provider:model` (exact, else the provider's `*`). */
+  find(tenantId: string, id: string): ModelEntry | undefined {
+    const entries = this.list(tenantId);
+    const exact = entries.find((e) => e.id === id);
+    if (exact) return exact;
+    const provider = id.split(':')[0] ?? '';
+    const wildcard = entries.find((e) => e.provider === provider && e.model === '*');
+    if (!wildcard) return undefined;
+    return { ...wildcard, id, model: id.slice(provider.length + 1) };
+  }
+
+  /** @throws {UnknownModelError} when the model is not in the tenant's catalog (unknown price). */
+  get(tenantId: string, id: string): ModelEntry {
+    const found = this.find(tenantId, id);
+    if (!found) throw new UnknownModelError(id);
+    return found;
+  }
+}
+
+/** Cost in micro-USD (integers, so sums never drift) of a usage on a model. */
+export function costMicros(prices: ModelPrices, usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number }): number {
+  const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const fresh = usage.inputTokens - cached;
+  // price per million tokens in USD == price per token in micro-USD
+  return Math.ceil(fresh * prices.inputPerMillionUsd + cached * prices.cachedInputPerMillionUsd + usage.outputTokens * prices.outputPerMillionUsd);
+}
+
+const overrideSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+:.+$/, 'expected provider:model'),
+  tier: z.enum(['small', 'mid', 'large']).optional(),
+  context_window: z.number().int().min(1).optional(),
+  max_output_tokens: z.number().int().min(1).optional(),
+  prices: z
+    .strictObject({
+      input_per_million_usd: z.number().min(0).optional(),
+      output_per_million_usd: z.number().min(0).optional(),
+      cached_input_per_million_usd: z.number().min(0).optional(),
+    })
+    .optional(),
+  capabilities: z.strictObject({ tools: z.boolean().optional(), vision: z.boolean().optional(), audio: z.boolean().optional(), thinking: z.boolean().optional() }).optional(),
+  disabled: z.boolean().optional(),
+});
+
+/**
+ * Parses a deployment catalog file (YAML or JSON): `models: [{ id, tier, context_window,
+ * max_output_tokens, prices: { input_per_million_usd, ... }, capabilities, disabled }]`.
+ * @throws {ValidationError} naming the offending field.
+ */
+export function parseCatalogOverrides(text: string, source: string): ModelOverride[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ValidationError(`${source} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`, { field: source });
+  }
+  const parsed = z.strictObject({ models: z.array(overrideSchema) }).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`${source}: ${issue?.message ?? 'invalid'}`, { field: issue?.path.join('.') ?? source });
+  }
+  return parsed.data.models.map((m) => ({
+    id: m.id,
+    ...(m.tier === undefined ? {} : { tier: m.tier }),
+    ...(m.context_window === undefined ? {} : { contextWindow: m.context_window }),
+    ...(m.max_output_tokens === undefined ? {} : { maxOutputTokens: m.max_output_tokens }),
+    ...(m.prices === undefined
+      ? {}
+      : {
+          prices: {
+            ...(m.prices.input_per_million_usd === undefined ? {} : { inputPerMillionUsd: m.prices.input_per_million_usd }),
+            ...(m.prices.output_per_million_usd === undefined ? {} : { outputPerMillionUsd: m.prices.output_per_million_usd }),
+            ...(m.prices.cached_input_per_million_usd === undefined ? {} : { cachedInputPerMillionUsd: m.prices.cached_input_per_million_usd }),
+          },
+        }),
+    ...(m.capabilities === undefined ? {} : { capabilities: Object.fromEntries(Object.entries(m.capabilities).filter(([, v]) => v !== undefined)) }),
+    ...(m.disabled === undefined ? {} : { disabled: m.disabled }),
+  }));
+}

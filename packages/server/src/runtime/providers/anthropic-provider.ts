@@ -1,0 +1,180 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessageParam, RawMessageStreamEvent, Tool } from '@anthropic-ai/sdk/resources/messages';
+
+import {
+  collectStream,
+  ProviderAbortedError,
+  ProviderBadResponseError,
+  type ChatMessage,
+  type ChatOptions,
+  type ChatResponse,
+  type ModelProvider,
+  type StopReason,
+  type StreamChunk,
+  type ToolDefinition,
+} from '../../kernel/model-router/index.js';
+import { assertJsonArguments, toProviderError } from './provider-errors.js';
+
+export interface AnthropicProviderOptions {
+  readonly apiKey: string;
+  readonly baseUrl?: string;
+  readonly timeoutMs?: number;
+  /** Anthropic requires max_tokens; used when the call does not set one. */
+  readonly defaultMaxOutputTokens?: number;
+}
+
+function toAnthropicMessages(messages: readonly ChatMessage[]): { system: string; messages: MessageParam[] } {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const out: MessageParam[] = [];
+  for (const message of messages) {
+    if (message.role === 'system') continue;
+    if (message.role === 'tool') {
+      out.push({
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: message.toolCallId ?? '', content: message.content }],
+      });
+    } else if (message.role === 'assistant' && message.toolCalls && message.toolCalls.length > 0) {
+      out.push({
+        role: 'assistant',
+        content: [
+          ...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+          ...message.toolCalls.map((call) => ({
+            type: 'tool_use' as const,
+            id: call.id,
+            name: call.name,
+            input: JSON.parse(call.argumentsJson === '' ? '{}' : call.argumentsJson) as unknown,
+          })),
+        ],
+      });
+    } else {
+      out.push({ role: message.role, content: message.content });
+    }
+  }
+  return { system, messages: out };
+}
+
+function stopReasonOf(reason: string | null | undefined): StopReason {
+  if (reason === 'tool_use') return 'tool_calls';
+  if (reason === 'max_tokens') return 'max_tokens';
+  if (reason === 'stop_sequence') return 'stop_sequence';
+  return 'end';
+}
+
+/** Anthropic Messages API through the official `@anthropic-ai/sdk`, streaming. */
+export class AnthropicProvider implements ModelProvider {
+  readonly name = 'anthropic';
+  readonly #client: Anthropic;
+  readonly #defaultMaxOutputTokens: number;
+
+  constructor(options: AnthropicProviderOptions) {
+    this.#client = new Anthropic({
+      apiKey: options.apiKey,
+      maxRetries: 0,
+      // SDK warnings would carry model data to the console; errors reach the caller typed instead.
+      logLevel: 'off',
+      timeout: options.timeoutMs ?? 120_000,
+      ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
+    });
+    this.#defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;
+  }
+
+  chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse> {
+    return collectStream(this.chatStream(messages, tools, options));
+  }
+
+  async *chatStream(
+    messages: readonly ChatMessage[],
+    tools: readonly ToolDefinition[],
+    options: ChatOptions,
+  ): AsyncIterable<StreamChunk> {
+    const converted = toAnthropicMessages(messages);
+    const anthropicTools: Tool[] = tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      input_schema: { type: 'object', ...tool.parameters },
+    }));
+    // Anthropic numbers content blocks; tool calls are numbered among tool calls only.
+    const toolIndexByBlock = new Map<number, number>();
+    const argumentsByBlock = new Map<number, string>();
+    let usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+    let stop: string | null | undefined;
+    let stopped = false;
+    try {
+      const stream = await this.#client.messages.create(
+        {
+          model: options.model,
+          max_tokens: options.maxOutputTokens ?? this.#defaultMaxOutputTokens,
+          messages: converted.messages,
+          stream: true,
+          ...(converted.system ? { system: converted.system } : {}),
+          ...(anthropicTools.length > 0 ? { tools: anthropicTools } : {}),
+          ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+          ...(options.stopSequences === undefined ? {} : { stop_sequences: [...options.stopSequences] }),
+          ...(options.thinkingBudgetTokens === undefined
+            ? {}
+            : { thinking: { type: 'enabled' as const, budget_tokens: options.thinkingBudgetTokens } }),
+        },
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
+      for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
+        switch (event.type) {
+          case 'message_start': {
+            const u = event.message.usage;
+            const cached = u.cache_read_input_tokens ?? 0;
+            // Anthropic reports cached and newly cached input apart from input_tokens.
+            usage = {
+              inputTokens: u.input_tokens + cached + (u.cache_creation_input_tokens ?? 0),
+              outputTokens: u.output_tokens,
+              cachedInputTokens: cached,
+            };
+            break;
+          }
+          case 'content_block_start': {
+            const block = event.content_block;
+            if (block.type === 'tool_use') {
+              const index = toolIndexByBlock.size;
+              toolIndexByBlock.set(event.index, index);
+              argumentsByBlock.set(event.index, '');
+              yield { type: 'tool_call_start', index, id: block.id, name: block.name };
+            } else if (block.type === 'text' && block.text) {
+              yield { type: 'text_delta', text: block.text };
+            }
+            break;
+          }
+          case 'content_block_delta': {
+            const delta = event.delta;
+            if (delta.type === 'text_delta') yield { type: 'text_delta', text: delta.text };
+            else if (delta.type === 'thinking_delta') yield { type: 'thinking', text: delta.thinking };
+            else if (delta.type === 'input_json_delta') {
+              const index = toolIndexByBlock.get(event.index);
+              if (index === undefined) throw new ProviderBadResponseError(this.name, 'tool input delta for an unknown block');
+              argumentsByBlock.set(event.index, (argumentsByBlock.get(event.index) ?? '') + delta.partial_json);
+              if (delta.partial_json) yield { type: 'tool_call_delta', index, argumentsDelta: delta.partial_json };
+            }
+            break;
+          }
+          case 'message_delta':
+            stop = event.delta.stop_reason;
+            usage = { ...usage, outputTokens: event.usage.output_tokens };
+            break;
+          case 'message_stop':
+            stopped = true;
+            break;
+          case 'content_block_stop':
+            break;
+        }
+      }
+    } catch (error) {
+      throw toProviderError(this.name, error, {
+        signal: options.signal,
+        status: error instanceof Anthropic.APIError ? (error.status as number | undefined) : undefined,
+        headers: error instanceof Anthropic.APIError ? (error.headers as Headers | undefined) : undefined,
+      });
+    }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
+    if (!stopped) throw new ProviderBadResponseError(this.name, 'stream ended without message_stop');
+    for (const text of argumentsByBlock.values()) assertJsonArguments(this.name, text);
+    yield { type: 'done', usage, stopReason: stopReasonOf(stop) };
+  }
+}

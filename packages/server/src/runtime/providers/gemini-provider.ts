@@ -1,0 +1,142 @@
+import { ApiError, FunctionResponse, GoogleGenAI, type Content, type FunctionDeclaration, type Part } from '@google/genai';
+
+import {
+  collectStream,
+  ProviderAbortedError,
+  type ChatMessage,
+  type ChatOptions,
+  type ChatResponse,
+  type ModelProvider,
+  type StopReason,
+  type StreamChunk,
+  type ToolDefinition,
+} from '../../kernel/model-router/index.js';
+import { toProviderError } from './provider-errors.js';
+
+export interface GeminiProviderOptions {
+  readonly apiKey: string;
+  readonly baseUrl?: string;
+  readonly timeoutMs?: number;
+}
+
+function toContents(messages: readonly ChatMessage[]): { system: string; contents: Content[] } {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const contents: Content[] = [];
+  for (const message of messages) {
+    if (message.role === 'system') continue;
+    if (message.role === 'tool') {
+      const functionResponse = new FunctionResponse();
+      functionResponse.name = message.name ?? '';
+      functionResponse.response = { output: message.content };
+      if (message.toolCallId) functionResponse.id = message.toolCallId;
+      const part: Part = { functionResponse };
+      contents.push({ role: 'user', parts: [part] });
+    } else if (message.role === 'assistant') {
+      const parts: Part[] = message.content ? [{ text: message.content }] : [];
+      for (const call of message.toolCalls ?? []) {
+        parts.push({ functionCall: { id: call.id, name: call.name, args: JSON.parse(call.argumentsJson || '{}') as Record<string, unknown> } });
+      }
+      contents.push({ role: 'model', parts });
+    } else {
+      contents.push({ role: 'user', parts: [{ text: message.content }] });
+    }
+  }
+  return { system, contents };
+}
+
+function stopReasonOf(reason: string | undefined, sawToolCall: boolean): StopReason {
+  if (sawToolCall) return 'tool_calls';
+  if (reason === 'MAX_TOKENS') return 'max_tokens';
+  return 'end';
+}
+
+/**
+ * Google Gemini through the official `@google/genai` SDK. Gemini sends each function call whole
+ * (not in deltas), so each becomes one `tool_call_start` and one `tool_call_delta`.
+ */
+export class GeminiProvider implements ModelProvider {
+  readonly name = 'google';
+  readonly #client: GoogleGenAI;
+
+  constructor(options: GeminiProviderOptions) {
+    this.#client = new GoogleGenAI({
+      apiKey: options.apiKey,
+      httpOptions: {
+        timeout: options.timeoutMs ?? 120_000,
+        retryOptions: { attempts: 1 },
+        ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+      },
+    });
+  }
+
+  chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse> {
+    return collectStream(this.chatStream(messages, tools, options));
+  }
+
+  async *chatStream(
+    messages: readonly ChatMessage[],
+    tools: readonly ToolDefinition[],
+    options: ChatOptions,
+  ): AsyncIterable<StreamChunk> {
+    const { system, contents } = toContents(messages);
+    const declarations: FunctionDeclaration[] = tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      parametersJsonSchema: tool.parameters,
+    }));
+    let usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+    let finish: string | undefined;
+    let toolIndex = 0;
+    let sawChunk = false;
+    try {
+      const stream = await this.#client.models.generateContentStream({
+        model: options.model,
+        contents,
+        config: {
+          ...(system ? { systemInstruction: system } : {}),
+          ...(declarations.length > 0 ? { tools: [{ functionDeclarations: declarations }] } : {}),
+          ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
+          ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+          ...(options.stopSequences === undefined ? {} : { stopSequences: [...options.stopSequences] }),
+          ...(options.thinkingBudgetTokens === undefined
+            ? {}
+            : { thinkingConfig: { includeThoughts: true, thinkingBudget: options.thinkingBudgetTokens } }),
+          ...(options.signal === undefined ? {} : { abortSignal: options.signal }),
+        },
+      });
+      for await (const response of stream) {
+        sawChunk = true;
+        const meta = response.usageMetadata;
+        if (meta) {
+          usage = {
+            inputTokens: meta.promptTokenCount ?? 0,
+            outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+            cachedInputTokens: meta.cachedContentTokenCount ?? 0,
+          };
+        }
+        const candidate = response.candidates?.[0];
+        if (candidate?.finishReason) finish = candidate.finishReason;
+        for (const part of candidate?.content?.parts ?? []) {
+          if (part.functionCall) {
+            const index = toolIndex++;
+            yield { type: 'tool_call_start', index, id: part.functionCall.id ?? `call_${String(index)}`, name: part.functionCall.name ?? '' };
+            yield { type: 'tool_call_delta', index, argumentsDelta: JSON.stringify(part.functionCall.args ?? {}) };
+          } else if (part.text) {
+            yield part.thought ? { type: 'thinking', text: part.text } : { type: 'text_delta', text: part.text };
+          }
+        }
+      }
+    } catch (error) {
+      throw toProviderError(this.name, error, {
+        signal: options.signal,
+        status: error instanceof ApiError ? error.status : undefined,
+      });
+    }
+    // Some SDKs end an aborted stream quietly instead of throwing.
+    if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
+    if (!sawChunk || finish === undefined) {
+      throw toProviderError(this.name, new SyntaxError('stream ended without a finish reason'), { signal: options.signal });
+    }
+    yield { type: 'done', usage, stopReason: stopReasonOf(finish, toolIndex > 0) };
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Recorded shapes of each vendor's streaming wire format, for the fake servers. Each builder
+ * returns what the vendor sends for "text, then one tool call streamed in pieces".
+ */
+import type { FakeAnswer } from './fake-vendor-server.js';
+
+export function openAiStream(options: { text: string; tool?: { id: string; name: string; argumentPieces: string[] }; cached?: number }): FakeAnswer {
+  const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
+  const events: { data: unknown }[] = [
+    { data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] } },
+  ];
+  for (const word of options.text.match(/\S+\s*/g) ?? []) {
+    events.push({ data: { ...base, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] } });
+  }
+  if (options.tool) {
+    const { id, name, argumentPieces } = options.tool;
+    events.push({
+      data: { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: '' } }] }, finish_reason: null }] },
+    });
+    for (const piece of argumentPieces) {
+      events.push({ data: { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }] } });
+    }
+  }
+  events.push({ data: { ...base, choices: [{ index: 0, delta: {}, finish_reason: options.tool ? 'tool_calls' : 'stop' }] } });
+  events.push({
+    data: { ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: options.cached ?? 0 } } },
+  });
+  events.push({ data: '[DONE]' });
+  return { kind: 'sse', events };
+}
+
+export function anthropicStream(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
+  const events: { event: string; data: unknown }[] = [
+    {
+      event: 'message_start',
+      data: {
+        type: 'message_start',
+        message: {
+          id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, stop_sequence: null,
+          usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 },
+        },
+      },
+    },
+  ];
+  let block = 0;
+  if (options.thinking) {
+    events.push({ event: 'content_block_start', data: { type: 'content_block_start', index: block, content_block: { type: 'thinking', thinking: '', signature: '' } } });
+    events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: block, delta: { type: 'thinking_delta', thinking: options.thinking } } });
+    events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: block } });
+    block++;
+  }
+  events.push({ event: 'content_block_start', data: { type: 'content_block_start', index: block, content_block: { type: 'text', text: '' } } });
+  for (const word of options.text.match(/\S+\s*/g) ?? []) {
+    events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: block, delta: { type: 'text_delta', text: word } } });
+  }
+  events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: block } });
+  block++;
+  if (options.tool) {
+    events.push({
+      event: 'content_block_start',
+      data: { type: 'content_block_start', index: block, content_block: { type: 'tool_use', id: options.tool.id, name: options.tool.name, input: {} } },
+    });
+    for (const piece of options.tool.argumentPieces) {
+      events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: block, delta: { type: 'input_json_delta', partial_json: piece } } });
+    }
+    events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: block } });
+  }
+  events.push({
+    event: 'message_delta',
+    data: { type: 'message_delta', delta: { stop_reason: options.tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } },
+  });
+  events.push({ event: 'message_stop', data: { type: 'message_stop' } });
+  return { kind: 'sse', events };
+}
+
+export function geminiStream(options: { text: string; thought?: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
+  const events: { data: unknown }[] = [];
+  if (options.thought) {
+    events.push({ data: { candidates: [{ content: { role: 'model', parts: [{ text: options.thought, thought: true }] }, index: 0 }] } });
+  }
+  for (const word of options.text.match(/\S+\s*/g) ?? []) {
+    events.push({ data: { candidates: [{ content: { role: 'model', parts: [{ text: word }] }, index: 0 }] } });
+  }
+  const lastParts = options.call ? [{ functionCall: { name: options.call.name, args: options.call.args } }] : [{ text: '' }];
+  events.push({
+    data: {
+      candidates: [{ content: { role: 'model', parts: lastParts }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { promptTokenCount: 11, candidatesTokenCount: 6, cachedContentTokenCount: 3, totalTokenCount: 17 },
+    },
+  });
+  return { kind: 'sse', events };
+}
+
+export function ollamaStream(options: { text: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
+  const created = '2030-01-01T00:00:00Z';
+  const lines: unknown[] = (options.text.match(/\S+\s*/g) ?? []).map((word) => ({
+    model: 'llama-test', created_at: created, message: { role: 'assistant', content: word }, done: false,
+  }));
+  if (options.call) {
+    lines.push({ model: 'llama-test', created_at: created, message: { role: 'assistant', content: '', tool_calls: [{ function: { name: options.call.name, arguments: options.call.args } }] }, done: false });
+  }
+  lines.push({
+    model: 'llama-test', created_at: created, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop',
+    total_duration: 1, load_duration: 1, prompt_eval_count: 8, prompt_eval_duration: 1, eval_count: 5, eval_duration: 1,
+  });
+  return { kind: 'ndjson', lines };
+}

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import type { Database } from '../../src/infra/database/index.js';
+import { describeWithService, openTestDatabase } from '../../src/infra/database/testing/index.js';
+import { BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../../src/kernel/budget/index.js';
+import { asTenantId, systemContext } from '../../src/shared/context/index.js';
+import { UlidIdGenerator } from '../../src/shared/ids/index.js';
+import { SystemClock, silentLogger } from '../../src/shared/ports/index.js';
+import { TableAuditSink, testAuditMigrations } from '../support/table-audit-sink.js';
+
+const WORKER = fileURLToPath(new URL('./budget-worker.ts', import.meta.url));
+
+function runWorker(args: string[]): Promise<{ ok: number; exhausted: number; other: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`worker exited ${String(code)}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ok: number; exhausted: number; other: string[] });
+    });
+  });
+}
+
+describeWithService('postgres', 'Budget engine under concurrency (4 processes, real PostgreSQL)', (url) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase('postgres', [...budgetMigrations, ...testAuditMigrations]);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('charges at most the 50 calls the budget allows out of 200, and the audited charges equal the spent amount', { timeout: 120_000 }, async () => {
+    const tenant = asTenantId('tnt_concurrency');
+    const ctx = systemContext(tenant, 'test');
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit: new TableAuditSink(db), clock: new SystemClock(), ids: new UlidIdGenerator(),
+      logger: silentLogger, events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 50 * 100 });
+
+    const results = await Promise.all([1, 2, 3, 4].map(() => runWorker([url, db.schema, tenant, '50', '10'])));
+    const ok = results.reduce((n, r) => n + r.ok, 0);
+    const exhausted = results.reduce((n, r) => n + r.exhausted, 0);
+    expect(results.flatMap((r) => r.other)).toEqual([]);
+    expect(ok + exhausted).toBe(200);
+    // Each call reserves exactly what it costs, so the allowance is exactly 50 and never exceeded.
+    expect(ok).toBe(50);
+
+    const [state] = await budget.listBudgets(ctx);
+    expect(state).toMatchObject({ spentMicros: 5000, reservedMicros: 0 });
+    const audited = await db.withTenant(tenant, (tx) =>
+      sql<{ total: string; count: string }>`select coalesce(sum((payload->>'charged_micros')::bigint), 0) as total, count(*) as count
+        from test_audit where kind = 'budget.charged'`.execute(tx),
+    );
+    expect(Number(audited.rows[0]?.total)).toBe(state?.spentMicros);
+    expect(Number(audited.rows[0]?.count)).toBe(50);
+    const refused = await db.withTenant(tenant, (tx) => sql<{ count: string }>`select count(*) as count from test_audit where kind = 'budget.refused'`.execute(tx));
+    expect(Number(refused.rows[0]?.count)).toBe(150);
+  });
+});
