@@ -90,6 +90,13 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
       expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 3 });
     });
 
+    it('appends inside a caller transaction long after the signing key was loaded (one PGlite connection)', async () => {
+      await appendMany(1);
+      clock.advance(3_600_000);
+      const receipt = await getDb().withTenant(ctx.tenantId, (tx) => ledger.append(ctx, { kind: 'task.created', payload: {} }, { tx }));
+      expect(receipt.seq).toBe(2);
+    });
+
     it('signs a checkpoint when the interval has passed, at the next append', async () => {
       await appendMany(1);
       clock.advance(3_600_000);

@@ -13,6 +13,7 @@ import { GENESIS_HASH, type EntryBody, type SignedCheckpoint, type SignedEntry }
 import { DEFAULT_KIND_NAMESPACES } from './kinds.js';
 import { ProofCache } from './proof-cache.js';
 import { SigningKeyStore, type LedgerKeyInfo } from './signing-key-store.js';
+import type { LedgerSigningKey } from './signing.js';
 import { SubjectKeys } from './subject-keys.js';
 import { validateEntry, type ValidatedEntry } from './validate-entry.js';
 import { ChainVerifier, type VerifyResult } from './verify.js';
@@ -76,7 +77,9 @@ export class LedgerService implements AuditSink {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#log = deps.logger.child({ module: 'ledger' });
-    this.#keys = new SigningKeyStore({ db: deps.db, masterKey: deps.masterKey, clock: deps.clock });
+    // Embedded PGlite serves one process, so no other process can rotate the key under it.
+    const refreshMs = deps.db.engine === 'pglite' ? Number.POSITIVE_INFINITY : 30_000;
+    this.#keys = new SigningKeyStore({ db: deps.db, masterKey: deps.masterKey, clock: deps.clock, refreshMs });
     this.#subjects = new SubjectKeys(deps.masterKey);
     this.#proofs = new ProofCache();
     this.#checkpointIntervalMs = deps.options?.checkpointIntervalMs ?? 60_000;
@@ -86,7 +89,12 @@ export class LedgerService implements AuditSink {
       checkpointEvery: deps.options?.checkpointEvery ?? 1000,
       checkpointIntervalMs: deps.options?.checkpointIntervalMs ?? 60_000,
     };
-    this.#groupCommit = new GroupCommitter({ db: deps.db, maxBatch: 500, prepare: () => this.#keys.active(), write: (tx, tenantId, entries) => this.#writeBatch(tx, tenantId, entries) });
+    this.#groupCommit = new GroupCommitter({
+      db: deps.db,
+      maxBatch: 500,
+      prepare: () => this.#keys.active(),
+      write: async (tx, tenantId, entries) => this.#writeBatch(tx, { tenantId, key: this.#keys.current() ?? (await this.#keys.active()) }, entries),
+    });
     this.#limits = {
       namespaces: new Set([...DEFAULT_KIND_NAMESPACES, ...(deps.options?.extraNamespaces ?? [])]),
       maxPayloadBytes: deps.options?.maxPayloadBytes ?? 64 * 1024,
@@ -106,14 +114,17 @@ export class LedgerService implements AuditSink {
   async append(ctx: TenantContext, input: AuditEntryInput, options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt> {
     const entry = validateEntry(ctx, input, this.#limits);
     // In the caller's transaction the entry commits (or rolls back) with the effect it records.
-    // On PGlite (one connection) the key must be loaded before: `init()` at startup sees to it.
-    if (options.tx) return (await this.#writeBatch(options.tx, ctx.tenantId, [entry]))[0] as AuditReceipt;
+    // Inside the caller's transaction, use the key already loaded (by `init()` at start-up):
+    // loading it would need a second connection, which PGlite does not have.
+    if (options.tx) {
+      const key = this.#keys.current() ?? (await this.#keys.active());
+      return (await this.#writeBatch(options.tx, { tenantId: ctx.tenantId, key }, [entry]))[0] as AuditReceipt;
+    }
     return this.#groupCommit.submit(ctx.tenantId, entry);
   }
 
-  async #writeBatch(tx: DbTransaction, tenantId: string, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
-    const key = await this.#keys.active();
-    return writeBatch(tx, { ...this.#batchDeps, key, tenantId }, entries);
+  async #writeBatch(tx: DbTransaction, target: { tenantId: string; key: LedgerSigningKey }, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
+    return writeBatch(tx, { ...this.#batchDeps, ...target }, entries);
   }
 
   /** Signs a checkpoint at the current head now, if entries arrived since the last one. */

@@ -59,6 +59,14 @@ export class SigningKeyStore {
     this.#refreshMs = deps.refreshMs ?? 30_000;
   }
 
+  /**
+   * The key loaded last, however old, without touching the database: what an append inside a
+   * caller's transaction uses, since on PGlite that transaction holds the only connection.
+   */
+  current(): LedgerSigningKey | undefined {
+    return this.#active?.key;
+  }
+
   /** The key new entries are signed with; created on first use. */
   async active(): Promise<LedgerSigningKey> {
     const nowMs = this.#clock.now().getTime();
