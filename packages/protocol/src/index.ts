@@ -62,6 +62,26 @@ export { readinessSchema, statusSchema, systemRoutes } from './system.js';
 export { apiRoutes, type ApiRouteName, type ApiRoutes } from './routes.js';
 export { AetherApiError, createAetherClient, type AetherClient, type AetherClientOptions } from './client.js';
 export {
+  classificationSchema,
+  createVmRequestSchema,
+  execRequestSchema,
+  execResponseSchema,
+  hypervisorRoutes,
+  languageSchema,
+  runResultSchema,
+  vmExecRequestSchema,
+  vmExecResponseSchema,
+  vmFileSchema,
+  vmFileWriteRequestSchema,
+  vmSchema,
+  vmTypeSchema,
+  type ExecResponse,
+  type Language,
+  type RunResult,
+  type Vm,
+  type VmType,
+} from './hypervisor.js';
+export {
   budgetNotificationSchema,
   budgetPeriodSchema,
   budgetSchema,

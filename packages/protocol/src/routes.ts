@@ -1,4 +1,5 @@
 import { ledgerRoutes } from './ledger.js';
+import { hypervisorRoutes } from './hypervisor.js';
 import { modelsRoutes } from './models.js';
 import { systemRoutes } from './system.js';
 import { tenancyRoutes } from './tenancy.js';
@@ -11,6 +12,7 @@ export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
   ...ledgerRoutes,
+  ...hypervisorRoutes,
   ...modelsRoutes,
 } as const;
 

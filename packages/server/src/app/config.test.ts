@@ -52,3 +52,29 @@ describe('parseMasterKey', () => {
     expect(() => parseMasterKey('abcd')).toThrow(/32 bytes/);
   });
 });
+
+describe('loadConfig (hypervisor slice)', () => {
+  it('fails closed by default, with a MicroVM pool and no egress', () => {
+    const { hypervisor } = loadConfig({ AETHER_HOME: '/tmp/aether-home', AETHER_HYPERVISOR_STATE_DIR: '/srv/sb' });
+    expect(hypervisor).toMatchObject({ stateDir: '/srv/sb', driverByType: {}, allowNamespaceSecureVm: false, allowUnisolated: false, poolSizes: { microvm: 2 }, image: 'host', egressAllowlist: [] });
+  });
+
+  it('parses driver overrides, pool sizes and the egress allowlist', () => {
+    const { hypervisor } = loadConfig({
+      AETHER_HYPERVISOR_DRIVERS: 'devvm=gvisor, microvm=bwrap',
+      AETHER_HYPERVISOR_POOL: 'microvm=4,securevm=1',
+      AETHER_HYPERVISOR_EGRESS_ALLOWLIST: 'pypi.org, *.pythonhosted.org',
+      AETHER_HYPERVISOR_ALLOW_NAMESPACE_SECUREVM: 'true',
+    });
+    expect(hypervisor.driverByType).toEqual({ devvm: 'gvisor', microvm: 'bwrap' });
+    expect(hypervisor.poolSizes).toEqual({ microvm: 4, securevm: 1 });
+    expect(hypervisor.egressAllowlist).toEqual(['pypi.org', '*.pythonhosted.org']);
+    expect(hypervisor.allowNamespaceSecureVm).toBe(true);
+  });
+
+  it('names a bad driver map or pool size', () => {
+    expect(() => loadConfig({ AETHER_HYPERVISOR_DRIVERS: 'devvm=docker' })).toThrow(/AETHER_HYPERVISOR_DRIVERS/);
+    expect(() => loadConfig({ AETHER_HYPERVISOR_DRIVERS: 'bigvm=bwrap' })).toThrow(/AETHER_HYPERVISOR_DRIVERS/);
+    expect(() => loadConfig({ AETHER_HYPERVISOR_POOL: 'microvm=lots' })).toThrow(/AETHER_HYPERVISOR_POOL/);
+  });
+});

@@ -43,7 +43,40 @@ export interface Config {
   };
   /** What the CLI talks to when no flag says otherwise. */
   readonly cli: { readonly url: string | undefined; readonly apiKey: string | undefined; readonly profile: string };
+  readonly hypervisor: {
+    /** Sandbox workspaces and runtime state; every parent directory must be o+x. */
+    readonly stateDir: string;
+    /** Operator-forced driver per VM type, e.g. AETHER_HYPERVISOR_DRIVERS=devvm=gvisor,microvm=bwrap. */
+    readonly driverByType: Partial<Readonly<Record<'microvm' | 'devvm' | 'agentvm' | 'securevm', 'gvisor' | 'bwrap' | 'process'>>>;
+    /** Let SecureVM run on bubblewrap when gVisor is missing (it otherwise fails closed). */
+    readonly allowNamespaceSecureVm: boolean;
+    /** Let the unisolated process driver run non-sensitive work (laptops without bwrap or runsc). */
+    readonly allowUnisolated: boolean;
+    /** Warm sandboxes kept per type, e.g. AETHER_HYPERVISOR_POOL=microvm=2. */
+    readonly poolSizes: Partial<Readonly<Record<'microvm' | 'devvm' | 'agentvm' | 'securevm', number>>>;
+    /** `host` (host /usr read-only) or the directory of an image built by `aether image build`. */
+    readonly image: string;
+    readonly reaperIntervalMs: number;
+    /** Hosts MicroVMs and DevVMs may reach through the egress proxy; empty means no network. */
+    readonly egressAllowlist: readonly string[];
+    readonly egressPerTenantPerMinute: number;
+    readonly egressPerVmPerMinute: number;
+  };
   readonly models: ModelsConfig;
+}
+
+const VM_TYPE_NAMES = ['microvm', 'devvm', 'agentvm', 'securevm'] as const;
+const DRIVER_NAMES = ['gvisor', 'bwrap', 'process'] as const;
+
+/** Parses `type=value,type=value` lists of the hypervisor settings. */
+function parseTypeMap<TValue>(text: string, parseValue: (value: string) => TValue): Partial<Record<(typeof VM_TYPE_NAMES)[number], TValue>> {
+  const result: Partial<Record<(typeof VM_TYPE_NAMES)[number], TValue>> = {};
+  for (const pair of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [type, value] = pair.split('=').map((part) => part.trim());
+    if (!type || value === undefined || !(VM_TYPE_NAMES as readonly string[]).includes(type)) throw new TypeError(`"${pair}": expected <${VM_TYPE_NAMES.join('|')}>=<value>`);
+    result[type as (typeof VM_TYPE_NAMES)[number]] = parseValue(value);
+  }
+  return result;
 }
 
 /** LLM providers, catalog and router settings. API keys here are the deployment's; tenants may add their own as secrets `llm.<provider>.api_key`. */
@@ -95,6 +128,16 @@ const envSchema = z.object({
   AETHER_URL: z.url().optional(),
   AETHER_API_KEY: z.string().min(1).optional(),
   AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
+  AETHER_HYPERVISOR_STATE_DIR: z.string().min(1).optional(),
+  AETHER_HYPERVISOR_DRIVERS: z.string().default(''),
+  AETHER_HYPERVISOR_ALLOW_NAMESPACE_SECUREVM: booleanString.default(false),
+  AETHER_HYPERVISOR_ALLOW_UNISOLATED: booleanString.default(false),
+  AETHER_HYPERVISOR_POOL: z.string().default('microvm=2'),
+  AETHER_HYPERVISOR_IMAGE: z.string().min(1).default('host'),
+  AETHER_HYPERVISOR_REAPER_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  AETHER_HYPERVISOR_EGRESS_ALLOWLIST: z.string().default(''),
+  AETHER_HYPERVISOR_EGRESS_PER_TENANT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  AETHER_HYPERVISOR_EGRESS_PER_VM_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   AETHER_ANTHROPIC_API_KEY: z.string().min(1).optional(),
   AETHER_ANTHROPIC_BASE_URL: z.url().optional(),
   AETHER_OPENAI_API_KEY: z.string().min(1).optional(),
@@ -168,6 +211,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   } catch (error) {
     problems.push(`AETHER_ROLES: ${(error as Error).message}`);
   }
+  let driverByType: Config['hypervisor']['driverByType'] = {};
+  let poolSizes: Config['hypervisor']['poolSizes'] = {};
+  try {
+    driverByType = parseTypeMap(e.AETHER_HYPERVISOR_DRIVERS, (value) => {
+      if (!(DRIVER_NAMES as readonly string[]).includes(value)) throw new TypeError(`unknown driver ${value}; expected ${DRIVER_NAMES.join(', ')}`);
+      return value as (typeof DRIVER_NAMES)[number];
+    });
+  } catch (error) {
+    problems.push(`AETHER_HYPERVISOR_DRIVERS: ${(error as Error).message}`);
+  }
+  try {
+    poolSizes = parseTypeMap(e.AETHER_HYPERVISOR_POOL, (value) => {
+      const size = Number(value);
+      if (!Number.isInteger(size) || size < 0 || size > 64) throw new TypeError(`pool size ${value} must be an integer 0–64`);
+      return size;
+    });
+  } catch (error) {
+    problems.push(`AETHER_HYPERVISOR_POOL: ${(error as Error).message}`);
+  }
   if ((e.AETHER_TLS_CERT === undefined) !== (e.AETHER_TLS_KEY === undefined)) {
     problems.push('AETHER_TLS_CERT and AETHER_TLS_KEY must be set together');
   }
@@ -220,6 +282,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       cacheTtlMs: e.AETHER_MODELS_CACHE_TTL_MS,
     },
     cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
+    hypervisor: {
+      // Root runs real sandboxes (their uids must reach this path); others only the process driver.
+      stateDir: resolve(e.AETHER_HYPERVISOR_STATE_DIR ?? (process.getuid?.() === 0 ? '/var/lib/aether/sandboxes' : join(home, 'sandboxes'))),
+      driverByType,
+      allowNamespaceSecureVm: e.AETHER_HYPERVISOR_ALLOW_NAMESPACE_SECUREVM,
+      allowUnisolated: e.AETHER_HYPERVISOR_ALLOW_UNISOLATED,
+      poolSizes,
+      image: e.AETHER_HYPERVISOR_IMAGE === 'host' ? 'host' : resolve(e.AETHER_HYPERVISOR_IMAGE),
+      reaperIntervalMs: e.AETHER_HYPERVISOR_REAPER_INTERVAL_MS,
+      egressAllowlist: e.AETHER_HYPERVISOR_EGRESS_ALLOWLIST.split(',').map((host) => host.trim()).filter(Boolean),
+      egressPerTenantPerMinute: e.AETHER_HYPERVISOR_EGRESS_PER_TENANT_PER_MINUTE,
+      egressPerVmPerMinute: e.AETHER_HYPERVISOR_EGRESS_PER_VM_PER_MINUTE,
+    },
   };
   return deepFreeze(config);
 }

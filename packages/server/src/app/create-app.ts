@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Quotas } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 
 import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
 import type { AuditSink } from '../infra/audit/index.js';
@@ -22,6 +23,7 @@ import {
   type UserDirectory,
 } from '../kernel/auth/index.js';
 import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
+import { createHypervisor, hypervisorMigrations, hypervisorRoutes, type Hypervisor } from '../hypervisor/index.js';
 import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, type TaskCanceller } from '../kernel/budget/index.js';
 import {
@@ -49,7 +51,7 @@ import { VERSION } from './version.js';
 const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...budgetMigrations, ...ledgerMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations, ...budgetMigrations, ...ledgerMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -76,6 +78,7 @@ export interface App {
   readonly tokens: TokenService;
   readonly audit: AuditSink;
   readonly ledger: LedgerService;
+  readonly hypervisor: Hypervisor;
   readonly budget: BudgetService;
   readonly catalog: ModelCatalog;
   readonly modelRouter: ModelRouter;
@@ -189,6 +192,32 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const authenticator = new Authenticator({ apiKeys, operatorKeys, tokens, users: userDirectory });
 
+    const hypervisor = await createHypervisor({
+      db,
+      audit,
+      clock,
+      ids,
+      logger,
+      // The tenancy module owns max_vms / max_vcpus / max_memory_mb.
+      quotas: {
+        async vmQuota(ctx) {
+          const tenant = await tenants.get(ctx);
+          return { maxVms: tenant.quotas.max_vms, maxVcpus: tenant.quotas.max_vcpus, maxMemoryMb: tenant.quotas.max_memory_mb };
+        },
+      },
+      options: {
+        stateDir: config.hypervisor.stateDir,
+        policy: { driverByType: config.hypervisor.driverByType, allowNamespaceSecureVm: config.hypervisor.allowNamespaceSecureVm, allowUnisolated: config.hypervisor.allowUnisolated },
+        poolSizes: config.hypervisor.poolSizes,
+        image: config.hypervisor.image,
+        reaperIntervalMs: config.hypervisor.reaperIntervalMs,
+        egressAllowlist: config.hypervisor.egressAllowlist,
+        egressPerTenantPerMinute: config.hypervisor.egressPerTenantPerMinute,
+        egressPerVmPerMinute: config.hypervisor.egressPerVmPerMinute,
+      },
+    });
+    closers.push(() => hypervisor.close());
+
     const budget = new BudgetService({
       store: new PgBudgetStore({ db }),
       audit,
@@ -254,11 +283,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const tls = config.server.tls
       ? { cert: await readFile(config.server.tls.certFile), key: await readFile(config.server.tls.keyFile) }
       : undefined;
+    const metrics = createHttpMetrics();
+    const vmManager = hypervisor.vms;
+    new Gauge({
+      name: 'aether_hypervisor_vms',
+      help: 'VM manager counters since start (created, destroyed, reaped, execs, exec_timeouts, exec_oom_kills, pool_hits, pool_misses) and VMs running now',
+      labelNames: ['counter'] as const,
+      registers: [metrics.registry],
+      collect() {
+        for (const [counter, value] of Object.entries(vmManager.metrics())) this.set({ counter: counter.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) }, value);
+      },
+    });
     const routes = nameRoutes([
       ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
       ...authRoutes({ authenticator, tokens, apiKeys }),
       ...tenancyRoutes({ tenants, users, secrets }),
       ...ledgerRoutes({ ledger }),
+      ...hypervisorRoutes({ vms: hypervisor.vms, exec: hypervisor.exec }),
       ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
       ...budgetRoutes({ budget }),
     ]);
@@ -271,7 +312,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         dashboardDir: config.dashboardDir ?? BUNDLED_DASHBOARD_DIR,
       },
       logger,
-      metrics: createHttpMetrics(),
+      metrics,
       readiness,
       routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticate(bearer),
@@ -283,7 +324,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger, routes,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger, hypervisor, routes,
       budget, catalog, modelRouter, providers,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });

@@ -1,18 +1,12 @@
-import { spawnSync } from 'node:child_process';
-
 import type { DoctorCheck } from '../cli/index.js';
 import { openDatabase, redactUrl } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
 import { connectNats } from '../infra/nats/index.js';
 import { connectRedis } from '../infra/redis/index.js';
+import { createSandboxDrivers, probeSandboxes } from '../hypervisor/index.js';
 import { ConflictError } from '../shared/errors/index.js';
+import { silentLogger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
-
-function versionOf(binary: string, args: readonly string[]): string | undefined {
-  const result = spawnSync(binary, args, { encoding: 'utf8', timeout: 5000 });
-  if (result.error || result.status !== 0) return undefined;
-  return `${result.stdout}${result.stderr}`.trim().split('\n')[0];
-}
 
 async function check(name: string, required: boolean, probe: () => Promise<string>): Promise<DoctorCheck> {
   try {
@@ -68,13 +62,14 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     await connection.close();
     return `${natsConfig.url} (nats-server ${server}, JetStream on)`;
   }));
-  for (const [name, binary, args] of [['bubblewrap', 'bwrap', ['--version']], ['gvisor', 'runsc', ['--version']]] as const) {
-    const version = versionOf(binary, args);
+  // The hypervisor's own probes: the same checks its driver selection uses.
+  const drivers = createSandboxDrivers({ stateDir: config.hypervisor.stateDir, logger: silentLogger });
+  for (const probe of await probeSandboxes(drivers, { deep: true })) {
     checks.push({
-      name,
+      name: `sandbox ${probe.driver}`,
       required: false,
-      ok: version !== undefined,
-      detail: version ?? `${binary} not found (apt-get install ${binary === 'bwrap' ? 'bubblewrap' : 'runsc'})`,
+      ok: probe.available,
+      detail: `${probe.version ? `${probe.version}: ` : ''}${probe.detail} (isolation: ${probe.isolation})`,
     });
   }
   return checks;

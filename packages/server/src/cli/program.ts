@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 
+import { registerImageCommands } from './commands/image.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
+import { registerVmCommands } from './commands/vms.js';
 import { describeFailure, type CliContext } from './context.js';
 
 /** Builds the `aether` command tree. Each area registers its commands here. */
@@ -24,6 +26,8 @@ export function createProgram(context: CliContext, version: string): Command {
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
   registerLedgerCommands(program, context);
+  registerVmCommands(program, context);
+  registerImageCommands(program, context);
   registerModelCommands(program, context);
   return program;
 }

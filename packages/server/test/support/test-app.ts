@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,11 +23,16 @@ export interface TestPlatform {
 /** Boots the whole platform on port 0 over a throwaway database, initialised like `aether init`. */
 export async function startTestPlatform(options: { engine?: TestEngine; env?: Record<string, string> } = {}): Promise<TestPlatform> {
   const home = await mkdtemp(join(tmpdir(), 'aether-test-'));
+  // Sandboxes run as other uids, which must traverse to their workspaces below the home.
+  await chmod(home, 0o711);
   const config = loadConfig({
     AETHER_HOME: home,
     AETHER_PORT: '0',
     AETHER_MASTER_KEY: randomBytes(32).toString('hex'),
     AETHER_LOG_LEVEL: 'silent',
+    AETHER_HYPERVISOR_STATE_DIR: join(home, 'sandboxes'),
+    // No warm pool: each test platform would otherwise start two gVisor sandboxes.
+    AETHER_HYPERVISOR_POOL: '',
     ...options.env,
   });
   const db = await openTestDatabase(options.engine ?? 'pglite', ALL_MIGRATIONS);
