@@ -120,6 +120,18 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
     });
   });
 
+  describe('LedgerService.checkpointStale', () => {
+    it('signs a checkpoint for a tenant that stopped appending, once the interval has passed', async () => {
+      await appendMany(2);
+      expect(await ledger.listCheckpoints(ctx)).toEqual([]);
+      clock.advance(3_600_000);
+      expect(await ledger.checkpointStale()).toBeGreaterThanOrEqual(1);
+      expect((await ledger.listCheckpoints(ctx)).map((cp) => cp.tree_size)).toEqual([2]);
+      expect(await ledger.checkpoint(ctx)).toBeUndefined();
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checkpoints_checked: 1 });
+    });
+  });
+
   describe('LedgerService.list', () => {
     it('filters by kind, actor, subject and time, and pages with a cursor', async () => {
       const start = clock.now();
