@@ -43,6 +43,21 @@ export {
   type Tenant,
   type User,
 } from './tenancy.js';
+export {
+  appendLedgerEntryRequestSchema,
+  debugRequestSchema,
+  ledgerCheckpointSchema,
+  ledgerEntrySchema,
+  ledgerKeySchema,
+  ledgerProofSchema,
+  ledgerRoutes,
+  replayRequestSchema,
+  runDiffSchema,
+  simulateRequestSchema,
+  verifyLedgerResponseSchema,
+  type LedgerCheckpoint,
+  type LedgerEntry,
+} from './ledger.js';
 export { readinessSchema, statusSchema, systemRoutes } from './system.js';
 export { apiRoutes, type ApiRouteName, type ApiRoutes } from './routes.js';
 export { AetherApiError, createAetherClient, type AetherClient, type AetherClientOptions } from './client.js';

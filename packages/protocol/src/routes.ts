@@ -1,3 +1,4 @@
+import { ledgerRoutes } from './ledger.js';
 import { hypervisorRoutes } from './hypervisor.js';
 import { modelsRoutes } from './models.js';
 import { systemRoutes } from './system.js';
@@ -10,6 +11,7 @@ import { tenancyRoutes } from './tenancy.js';
 export const apiRoutes = {
   ...systemRoutes,
   ...tenancyRoutes,
+  ...ledgerRoutes,
   ...hypervisorRoutes,
   ...modelsRoutes,
 } as const;

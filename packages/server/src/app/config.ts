@@ -33,6 +33,14 @@ export interface Config {
   readonly rateLimit: { readonly defaultRequestsPerMinute: number };
   readonly logging: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; readonly logModelData: boolean };
   readonly dashboardDir: string | undefined;
+  readonly ledger: {
+    /** Sign a checkpoint at least every this many entries of a tenant. */
+    readonly checkpointEvery: number;
+    /** ... and at least this often while entries arrive, and from a background loop when they stop. */
+    readonly checkpointIntervalMs: number;
+    /** Largest canonical payload of one ledger entry. */
+    readonly maxPayloadBytes: number;
+  };
   /** What the CLI talks to when no flag says otherwise. */
   readonly cli: { readonly url: string | undefined; readonly apiKey: string | undefined; readonly profile: string };
   readonly hypervisor: {
@@ -114,6 +122,9 @@ const envSchema = z.object({
   AETHER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   AETHER_LOG_MODEL_DATA: booleanString.default(false),
   AETHER_DASHBOARD_DIR: z.string().optional(),
+  AETHER_LEDGER_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  AETHER_LEDGER_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  AETHER_LEDGER_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   AETHER_URL: z.url().optional(),
   AETHER_API_KEY: z.string().min(1).optional(),
   AETHER_PROFILE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default'),
@@ -253,6 +264,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rateLimit: { defaultRequestsPerMinute: e.AETHER_RATE_LIMIT_PER_MINUTE },
     logging: { level: e.AETHER_LOG_LEVEL, logModelData: e.AETHER_LOG_MODEL_DATA },
     dashboardDir: e.AETHER_DASHBOARD_DIR,
+    ledger: {
+      checkpointEvery: e.AETHER_LEDGER_CHECKPOINT_EVERY,
+      checkpointIntervalMs: e.AETHER_LEDGER_CHECKPOINT_INTERVAL_MS,
+      maxPayloadBytes: e.AETHER_LEDGER_MAX_PAYLOAD_BYTES,
+    },
     models: {
       anthropic: e.AETHER_ANTHROPIC_API_KEY || e.AETHER_ANTHROPIC_BASE_URL ? { apiKey: e.AETHER_ANTHROPIC_API_KEY, baseUrl: e.AETHER_ANTHROPIC_BASE_URL } : undefined,
       openai: e.AETHER_OPENAI_API_KEY || e.AETHER_OPENAI_BASE_URL ? { apiKey: e.AETHER_OPENAI_API_KEY, baseUrl: e.AETHER_OPENAI_BASE_URL } : undefined,

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 
 import { createApiServer, createHttpMetrics, InMemoryRateLimiter, nameRoutes, RedisRateLimiter, type RateLimiter } from '../api/index.js';
-import { LoggingAuditSink, type AuditSink } from '../infra/audit/index.js';
+import type { AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
 import { createPinoLogger } from '../infra/logger/index.js';
@@ -22,6 +22,7 @@ import {
   type TenantStatus,
   type UserDirectory,
 } from '../kernel/auth/index.js';
+import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
 import { createHypervisor, hypervisorMigrations, hypervisorRoutes, type Hypervisor } from '../hypervisor/index.js';
 import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
 import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, type TaskCanceller } from '../kernel/budget/index.js';
@@ -50,7 +51,7 @@ import { VERSION } from './version.js';
 const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations, ...budgetMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations, ...budgetMigrations, ...ledgerMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -76,6 +77,7 @@ export interface App {
   readonly operatorKeys: OperatorKeyService;
   readonly tokens: TokenService;
   readonly audit: AuditSink;
+  readonly ledger: LedgerService;
   readonly hypervisor: Hypervisor;
   readonly budget: BudgetService;
   readonly catalog: ModelCatalog;
@@ -146,7 +148,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       closers.push(() => connected.drain());
     }
 
-    const audit: AuditSink = new LoggingAuditSink(logger);
+    // Every side effect of every module is recorded in the signed ledger.
+    const ledger = new LedgerService({ db, masterKey, clock, logger, options: config.ledger });
+    // The signing key must exist before any module records an effect inside its own transaction.
+    await ledger.init();
+    const audit: AuditSink = ledger;
+    const checkpointer = new LedgerCheckpointer({ ledger, logger, intervalMs: config.ledger.checkpointIntervalMs });
+    checkpointer.start();
+    closers.push(() => checkpointer.close());
     const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: defaultQuotas(config) });
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
@@ -289,6 +298,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       ...systemRoutes({ db, clock, startedAt, redis: redis !== undefined, nats: nats !== undefined, roles: config.server.roles }),
       ...authRoutes({ authenticator, tokens, apiKeys }),
       ...tenancyRoutes({ tenants, users, secrets }),
+      ...ledgerRoutes({ ledger }),
       ...hypervisorRoutes({ vms: hypervisor.vms, exec: hypervisor.exec }),
       ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
       ...budgetRoutes({ budget }),
@@ -314,7 +324,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let closed = false;
     return {
-      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, hypervisor, routes,
+      config, db, logger, clock, server, tenants, users, secrets, apiKeys, operatorKeys, tokens, audit, ledger, hypervisor, routes,
       budget, catalog, modelRouter, providers,
       async listen() {
         const address = await server.listen({ host: config.server.host, port: config.server.port });

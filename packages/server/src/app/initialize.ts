@@ -15,6 +15,8 @@ export interface InitResult {
  * with an Owner API key. Secrets are returned once and never stored in clear.
  */
 export async function initializePlatform(app: App): Promise<InitResult> {
+  // The ledger's signing key exists before the first side effect is recorded.
+  await app.ledger.init();
   if (await app.operatorKeys.exists()) {
     const existing = await app.tenants.find('default');
     return { created: false, tenant_id: existing?.id ?? '' };

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerImageCommands } from './commands/image.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 import { registerModelCommands } from './commands/models.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerTenantCommands } from './commands/tenants.js';
@@ -24,6 +25,7 @@ export function createProgram(context: CliContext, version: string): Command {
   registerPlatformCommands(program, context);
   registerTenantCommands(program, context);
   registerKeyCommands(program, context);
+  registerLedgerCommands(program, context);
   registerVmCommands(program, context);
   registerImageCommands(program, context);
   registerModelCommands(program, context);

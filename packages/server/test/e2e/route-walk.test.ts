@@ -27,7 +27,10 @@ beforeAll(async () => {
   const user = await owner.createUser({ body: { email: 'walk@example.com', display_name: 'Walk', role: 'viewer', password: 'a long password' } });
   await owner.putSecret({ body: { name: 'WALK_SECRET', value: 'v' } });
   const vm = await owner.createVm({ body: { type: 'microvm' } });
-  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET', vmId: vm.id });
+  // Ledger seqs are per tenant: pick one past the other tenant's short chain, so it is ours alone.
+  for (let i = 0; i < 10; i += 1) await owner.appendLedgerEntry({ body: { kind: 'task.started', subject: { task_id: `task_walk_${String(i % 2)}` }, payload: {} } });
+  const seq = (await owner.listLedgerEntries({ query: { limit: 1000 } })).items.at(-1)?.seq ?? 0;
+  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET', vmId: vm.id, seq: String(seq), a: 'task_walk_0', b: 'task_walk_1' });
 });
 afterAll(async () => {
   await platform.close();
