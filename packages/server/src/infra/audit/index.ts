@@ -10,4 +10,3 @@ export {
   type AuditReceipt,
   type AuditSink,
 } from './audit-sink.js';
-export { LoggingAuditSink } from './logging-audit-sink.js';
