@@ -7,6 +7,7 @@ import { AetherApiError } from '@aether/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli, type CliIo } from '../../src/cli/index.js';
+import { errorOf } from '../support/api-errors.js';
 import { startTestPlatform, type TestPlatform } from '../support/test-app.js';
 
 let platform: TestPlatform;
@@ -22,16 +23,6 @@ afterAll(async () => {
   await platform.close();
   await rm(stateDir, { recursive: true, force: true });
 }, 120_000);
-
-async function errorOf(promise: Promise<unknown>): Promise<AetherApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AetherApiError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 // bwrap and runsc need root here (per-sandbox uids, cgroups); CI runs as root.
 describe.runIf(process.getuid?.() === 0)('hypervisor end to end', () => {

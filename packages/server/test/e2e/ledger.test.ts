@@ -1,7 +1,7 @@
-import { AetherApiError } from '@aether/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyBundle } from '../../src/kernel/ledger/index.js';
+import { errorOf } from '../support/api-errors.js';
 import { startTestPlatform, type TestPlatform } from '../support/test-app.js';
 
 let platform: TestPlatform;
@@ -12,16 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform.close();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<AetherApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AetherApiError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('ledger end to end', () => {
   it('records the platform\'s own side effects and external events on one verifiable chain', async () => {
