@@ -195,13 +195,12 @@ export class ApiKeyService {
   }
 
   async #load(keyId: string): Promise<ApiKeyRow | undefined> {
-    const cached = this.#cache.get(keyId);
-    if (cached !== undefined) return cached ?? undefined;
-    const row = await this.#db.withSystem((tx) =>
-      tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+    const row = await this.#cache.getOrLoad(keyId, async () =>
+      (await this.#db.withSystem((tx) =>
+        tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+      )) ?? null,
     );
-    this.#cache.set(keyId, row ?? null);
-    return row;
+    return row ?? undefined;
   }
 
   // Records use at most once a minute per key, so authentication stays a read on the hot path.

@@ -46,13 +46,11 @@ export class OperatorKeyService {
 
   /** @throws {CredentialsInvalidError} for an unknown, wrong or revoked operator key. */
   async authenticate(credential: ParsedCredential): Promise<Principal> {
-    let row = this.#cache.get(credential.id);
-    if (row === undefined) {
-      row = (await this.#db.withSystem((tx) =>
+    const row = await this.#cache.getOrLoad(credential.id, async () =>
+      (await this.#db.withSystem((tx) =>
         tx.$extendTables<AuthTables>().selectFrom('operator_keys').selectAll().where('id', '=', credential.id).executeTakeFirst(),
-      )) ?? null;
-      this.#cache.set(credential.id, row);
-    }
+      )) ?? null,
+    );
     if (!row || !safeEqual(row.secret_hash, credential.secretHash) || row.revoked_at) {
       throw new CredentialsInvalidError('Unknown or revoked operator key');
     }

@@ -4,7 +4,7 @@ import type { AuditSink } from '../../infra/audit/index.js';
 import { isUniqueViolation, type Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import type { IdGenerator } from '../../shared/ids/index.js';
+import { hasIdPrefix, type IdGenerator } from '../../shared/ids/index.js';
 import { TtlCache } from '../../shared/cache/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { TenantSlugTakenError } from './errors.js';
@@ -123,21 +123,29 @@ export class TenantService {
 
   /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
   async get(ctx: TenantContext): Promise<Tenant> {
-    const cached = this.#cache.get(ctx.tenantId);
-    if (cached) return cached;
-    const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-      tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
-    );
-    if (!row) throw new NotFoundError('tenant', ctx.tenantId);
-    const tenant = tenantToWire(row);
-    this.#cache.set(tenant.id, tenant);
+    const tenant = await this.#cache.getOrLoad(ctx.tenantId, async () => {
+      const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
+        tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
+      );
+      return row ? tenantToWire(row) : null;
+    });
+    if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
     return tenant;
   }
 
   /** A tenant by id or slug, outside any tenant scope (authentication, operator). */
   async find(idOrSlug: string): Promise<Tenant | undefined> {
-    const cached = this.#cache.get(idOrSlug);
-    if (cached !== undefined) return cached ?? undefined;
+    // Lookups by id (every request makes one) go through the cache; by slug (sign-in) they do
+    // not, so a tenant created a moment ago in another process is always found.
+    if (hasIdPrefix(idOrSlug, 'tnt')) {
+      return (await this.#cache.getOrLoad(idOrSlug, async () => (await this.#load(idOrSlug)) ?? null)) ?? undefined;
+    }
+    const tenant = await this.#load(idOrSlug);
+    if (tenant) this.#cache.set(tenant.id, tenant);
+    return tenant;
+  }
+
+  async #load(idOrSlug: string): Promise<Tenant | undefined> {
     const row = await this.#db.withSystem((tx) =>
       tx
         .$extendTables<TenancyTables>()
@@ -146,10 +154,7 @@ export class TenantService {
         .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
         .executeTakeFirst(),
     );
-    const tenant = row ? tenantToWire(row) : undefined;
-    // Only ids are cached: a slug lookup must always see a tenant created a moment ago elsewhere.
-    if (tenant) this.#cache.set(tenant.id, tenant);
-    return tenant;
+    return row ? tenantToWire(row) : undefined;
   }
 
   /**

@@ -3,13 +3,15 @@ import type { Clock } from '../ports/index.js';
 /**
  * A small TTL cache for credential lookups on the request hot path. Bounded: past `maxEntries`
  * the oldest entry is dropped. Revocation in this process deletes the entry at once; other
- * processes see it within `ttlMs`.
+ * processes see it within `ttlMs`. `getOrLoad` is single-flight: when an entry expires under
+ * load, concurrent callers share one load instead of stampeding the database.
  */
 export class TtlCache<TValue> {
   readonly #entries = new Map<string, { value: TValue; expiresAtMs: number }>();
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
+  readonly #loading = new Map<string, Promise<TValue>>();
 
   constructor(options: { clock: Clock; ttlMs: number; maxEntries?: number }) {
     this.#clock = options.clock;
@@ -37,5 +39,24 @@ export class TtlCache<TValue> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+    // A load that started before the deletion must not put the old value back.
+    this.#loading.delete(key);
+  }
+
+  /** The cached value, or the result of `load` (shared with concurrent callers for the same key). */
+  async getOrLoad(key: string, load: () => Promise<TValue>): Promise<TValue> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    const pending = this.#loading.get(key);
+    if (pending) return pending;
+    const loading = load();
+    this.#loading.set(key, loading);
+    try {
+      const value = await loading;
+      if (this.#loading.get(key) === loading) this.set(key, value);
+      return value;
+    } finally {
+      if (this.#loading.get(key) === loading) this.#loading.delete(key);
+    }
   }
 }
