@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { InMemoryAuditSink } from '../packages/server/src/infra/audit/index.js';
@@ -13,6 +12,7 @@ import { asTenantId, systemContext } from '../packages/server/src/shared/context
 import { UlidIdGenerator } from '../packages/server/src/shared/ids/index.js';
 import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/index.js';
 import { percentile, timeConcurrent, timeEach, type BenchSuite } from './harness.js';
+import { runTsWorker } from '../packages/server/test/support/ts-worker.js';
 
 const CALLS = 400;
 const WORKER = fileURLToPath(new URL('./models-budget-worker.ts', import.meta.url));
@@ -90,17 +90,7 @@ async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite[
 }
 
 function runWorker(args: string[]): Promise<{ ops: number; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out.trim()) as { ops: number; ms: number });
-      else reject(new Error(`worker failed: ${err}`));
-    });
-  });
+  return runTsWorker(WORKER, args);
 }
 
 async function reservationThroughput(url: string, record: Parameters<BenchSuite['run']>[0]): Promise<void> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { sql } from 'kysely';
@@ -11,22 +10,12 @@ import { asTenantId, systemContext } from '../../src/shared/context/index.js';
 import { UlidIdGenerator } from '../../src/shared/ids/index.js';
 import { SystemClock, silentLogger } from '../../src/shared/ports/index.js';
 import { TableAuditSink, testAuditMigrations } from '../support/table-audit-sink.js';
+import { runTsWorker } from '../support/ts-worker.js';
 
 const WORKER = fileURLToPath(new URL('./budget-worker.ts', import.meta.url));
 
 function runWorker(args: string[]): Promise<{ ok: number; exhausted: number; other: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`worker exited ${String(code)}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ok: number; exhausted: number; other: string[] });
-    });
-  });
+  return runTsWorker(WORKER, args);
 }
 
 describeWithService('postgres', 'Budget engine under concurrency (4 processes, real PostgreSQL)', (url) => {

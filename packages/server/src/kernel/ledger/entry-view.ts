@@ -1,21 +1,12 @@
-import type { EntryBody, LedgerActor, PersonalMarker, SignedCheckpoint, SignedEntry } from './format.js';
+import type { EntryBody, SignedCheckpoint, SignedEntry } from './format.js';
 
 /** An entry as readers see it: the signed fields, with personal fields opened or shown as erased. */
-export interface LedgerEntryView {
-  readonly seq: number;
-  readonly time: string;
-  readonly kind: string;
-  readonly actor: LedgerActor;
-  readonly subject: Readonly<Record<string, string>>;
-  readonly payload: Readonly<Record<string, unknown>>;
-  readonly personal: PersonalMarker | null;
+export type LedgerEntryView = Omit<EntryBody, 'v' | 'tenant_id'> & {
   /** True when a personal field could not be opened because its subject was erased. */
   readonly redacted: boolean;
-  readonly prev_hash: string;
   readonly hash: string;
-  readonly key_id: string;
   readonly signature: string;
-}
+};
 
 export interface EntryRow {
   seq: number;
