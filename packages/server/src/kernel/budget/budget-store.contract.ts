@@ -119,6 +119,52 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect(await store.settle(a, { reservationId: 'res_new', chargedMicros: 30, now: late })).toBeDefined();
     });
 
+    it('carves work from a lease: each charge moves from the lease to spent, and closing returns the rest', async () => {
+      const store = makeStore();
+      const t = uniqueTenant();
+      const now = at('2030-01-10T12:00:00Z');
+      await store.upsert(t, { id: 'bud_t', scope: 'tenant', scopeId: t, period: 'month', limitMicros: 1000 }, now);
+      const lease = await store.reserve(t, { id: 'res_lease', amountMicros: 500, kind: 'lease', item: 'lease', scope: {} }, now);
+      expect(lease.ok).toBe(true);
+      const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
+      const work = (id: string, amountMicros: number) => ({ id, amountMicros, kind: 'llm' as const, item: 'm', scope: {}, budgetIds });
+      const first = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w1', 100), chargedMicros: 80, closeLease: false, now });
+      expect(first.budgets[0]).toMatchObject({ spentMicros: 80, reservedMicros: 420 });
+      // A charge above what the work reserved takes only the reserved part out of the lease.
+      const second = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w2', 100), chargedMicros: 150, closeLease: false, now });
+      expect(second.budgets[0]).toMatchObject({ spentMicros: 230, reservedMicros: 320 });
+      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 100, close: false }, now)).toBe(true);
+      expect((await store.list(t, now))[0]).toMatchObject({ reservedMicros: 220 });
+      // A lease is never settled as work.
+      expect(await store.settle(t, { reservationId: 'res_lease', chargedMicros: 1, now })).toBeUndefined();
+      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 0, close: true }, now)).toBe(true);
+      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 0, close: true }, now)).toBe(false);
+      expect((await store.list(t, now))[0]).toMatchObject({ spentMicros: 230, reservedMicros: 0 });
+      expect(await store.costs(t, 'tenant', {})).toEqual([{ key: t, costMicros: 230, count: 2 }]);
+    });
+
+    it('closes a lease with its last charge, and still records a charge whose lease the reaper released', async () => {
+      const store = makeStore();
+      const t = uniqueTenant();
+      const early = at('2030-01-10T12:00:00Z');
+      const late = at('2030-01-10T12:10:00Z');
+      await store.upsert(t, { id: 'bud_t', scope: 'tenant', scopeId: t, period: 'total', limitMicros: 1000 }, early);
+      const lease = await store.reserve(t, { id: 'res_l1', amountMicros: 400, kind: 'lease', item: 'lease', scope: {} }, early);
+      const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
+      const closing = await store.settleFromLease(t, {
+        leaseId: 'res_l1', work: { id: 'res_w1', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 60, closeLease: true, now: early,
+      });
+      expect(closing.budgets[0]).toMatchObject({ spentMicros: 60, reservedMicros: 0 });
+      expect(await store.shrinkLease(t, { leaseId: 'res_l1', amountMicros: 0, close: true }, early)).toBe(false);
+
+      await store.reserve(t, { id: 'res_l2', amountMicros: 300, kind: 'lease', item: 'lease', scope: {} }, early);
+      expect(await store.releaseStale(at('2030-01-10T12:05:00Z'), late)).toEqual([{ tenantId: t, released: 1 }]);
+      const afterReap = await store.settleFromLease(t, {
+        leaseId: 'res_l2', work: { id: 'res_w2', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 50, closeLease: false, now: late,
+      });
+      expect(afterReap.budgets[0]).toMatchObject({ spentMicros: 110, reservedMicros: 0 });
+    });
+
     it('keeps tenants apart', async () => {
       const store = makeStore();
       const a = uniqueTenant();

@@ -4,6 +4,8 @@ export type BudgetScope = 'tenant' | 'agent' | 'task' | 'subagent';
 export const BUDGET_SCOPES: readonly BudgetScope[] = ['tenant', 'agent', 'task', 'subagent'];
 export type BudgetPeriod = 'day' | 'month' | 'total';
 export type ChargeKind = 'llm' | 'tool' | 'vm_seconds';
+/** A reservation is either for one piece of work (a charge kind) or a headroom lease a process carves work from. */
+export type ReservationKind = ChargeKind | 'lease';
 
 /** One budget; amounts in micro-USD. `committed = spent + reserved` never exceeds `limit` at reserve time. */
 export interface BudgetRecord {
@@ -29,7 +31,7 @@ export interface BudgetScopeRef {
 export interface ReservationInput {
   readonly id: string;
   readonly amountMicros: number;
-  readonly kind: ChargeKind;
+  readonly kind: ReservationKind;
   readonly scope: BudgetScopeRef;
   /** What is charged: a model id, a tool name or a VM profile. */
   readonly item: string;
@@ -51,7 +53,7 @@ export interface ThresholdCrossing {
 }
 
 export interface SettleOutcome {
-  readonly reservation: Reservation;
+  readonly reservation: Reservation & { readonly kind: ChargeKind };
   readonly chargedMicros: number;
   readonly budgets: readonly BudgetRecord[];
   readonly crossings: readonly ThresholdCrossing[];
@@ -97,6 +99,20 @@ export interface BudgetStore {
   /** @returns undefined when the reservation is not open. */
   settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean>;
+  /**
+   * Records the charge of work carved from an open lease (a `lease` reservation): the work's own
+   * settled row, `charged` added to spent, and the part the work had reserved (at most
+   * `min(charged, work.amountMicros)`) moved out of the lease and of the budgets' reserved amount.
+   * If the lease is no longer open (the reaper released it), the charge is still recorded.
+   * `closeLease` releases what the lease still holds in the same transaction.
+   */
+  settleFromLease(
+    tenantId: string,
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    within?: WithinTransaction,
+  ): Promise<SettleOutcome>;
+  /** Returns `amountMicros` of an open lease to its budgets; `close` releases the lease. @returns false when it is not open. */
+  shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean>;
   /**
    * Releases, in every tenant, reservations still open that were made before `before` (their
    * process died between reserve and settle); returns how many, per tenant.

@@ -7,6 +7,7 @@ import {
   type BudgetScope,
   type BudgetScopeRef,
   type BudgetStore,
+  type ChargeKind,
   type CostDimension,
   type CostRow,
   type Reservation,
@@ -18,6 +19,7 @@ import {
 } from './budget-store.js';
 
 interface StoredReservation extends Reservation {
+  leaseId?: string;
   createdAt: Date;
   status: 'open' | 'settled' | 'released';
   chargedMicros: number;
@@ -113,16 +115,61 @@ export class InMemoryBudgetStore implements BudgetStore {
   async settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined> {
     const state = this.#tenant(tenantId);
     const reservation = state.reservations.get(charge.reservationId);
-    if (reservation?.status !== 'open') return undefined;
+    if (reservation?.status !== 'open' || reservation.kind === 'lease') return undefined;
     reservation.status = 'settled';
     reservation.chargedMicros = charge.chargedMicros;
     reservation.settledAt = charge.now;
+    const work = { id: reservation.id, amountMicros: reservation.amountMicros, kind: reservation.kind, item: reservation.item, scope: reservation.scope, budgetIds: reservation.budgetIds };
+    const outcome: SettleOutcome = { reservation: work, chargedMicros: charge.chargedMicros, ...this.#charge(state, { budgetIds: reservation.budgetIds, unreserve: reservation.amountMicros, charged: charge.chargedMicros }) };
+    await within?.(undefined, outcome);
+    return outcome;
+  }
+
+  async settleFromLease(
+    tenantId: string,
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    within?: WithinTransaction,
+  ): Promise<SettleOutcome> {
+    const { leaseId, work, chargedMicros, closeLease, now } = charge;
+    const state = this.#tenant(tenantId);
+    const lease = state.reservations.get(leaseId);
+    let unreserve = 0;
+    if (lease?.kind === 'lease' && lease.status === 'open') {
+      const consumed = Math.min(chargedMicros, work.amountMicros, lease.amountMicros);
+      const left = lease.amountMicros - consumed;
+      unreserve = closeLease ? consumed + left : consumed;
+      state.reservations.set(leaseId, closeLease ? { ...lease, amountMicros: left, status: 'released', settledAt: now } : { ...lease, amountMicros: left });
+    }
+    state.reservations.set(work.id, { ...work, leaseId, createdAt: now, status: 'settled', chargedMicros, settledAt: now });
+    const outcome: SettleOutcome = { reservation: work, chargedMicros, ...this.#charge(state, { budgetIds: work.budgetIds, unreserve, charged: chargedMicros }) };
+    await within?.(undefined, outcome);
+    return outcome;
+  }
+
+  shrinkLease(tenantId: string, request: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean> {
+    const state = this.#tenant(tenantId);
+    const lease = state.reservations.get(request.leaseId);
+    if (lease?.kind !== 'lease' || lease.status !== 'open') return Promise.resolve(false);
+    const returned = request.close ? lease.amountMicros : Math.min(lease.amountMicros, request.amountMicros);
+    state.reservations.set(
+      lease.id,
+      request.close ? { ...lease, amountMicros: lease.amountMicros - returned, status: 'released', settledAt: now } : { ...lease, amountMicros: lease.amountMicros - returned },
+    );
+    for (const id of lease.budgetIds) {
+      const b = state.budgets.get(id);
+      if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - returned) });
+    }
+    return Promise.resolve(true);
+  }
+
+  /** Moves `charged` into spent and `unreserve` out of reserved on each budget; reports alert rises. */
+  #charge(state: TenantState, charge: { budgetIds: readonly string[]; unreserve: number; charged: number }): { budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } {
     const budgets: BudgetRecord[] = [];
     const crossings: ThresholdCrossing[] = [];
-    for (const id of reservation.budgetIds) {
+    for (const id of charge.budgetIds) {
       const b = state.budgets.get(id);
       if (!b) continue;
-      let next: BudgetRecord = { ...b, reservedMicros: Math.max(0, b.reservedMicros - reservation.amountMicros), spentMicros: b.spentMicros + charge.chargedMicros };
+      let next: BudgetRecord = { ...b, reservedMicros: Math.max(0, b.reservedMicros - charge.unreserve), spentMicros: b.spentMicros + charge.charged };
       const level = levelOf(next);
       if (level > next.alertLevel) {
         crossings.push({ budget: { ...next, alertLevel: level }, fromLevel: next.alertLevel, toLevel: level });
@@ -131,14 +178,7 @@ export class InMemoryBudgetStore implements BudgetStore {
       state.budgets.set(id, next);
       budgets.push(next);
     }
-    const outcome: SettleOutcome = {
-      reservation: { id: reservation.id, amountMicros: reservation.amountMicros, kind: reservation.kind, item: reservation.item, scope: reservation.scope, budgetIds: reservation.budgetIds },
-      chargedMicros: charge.chargedMicros,
-      budgets,
-      crossings,
-    };
-    await within?.(undefined, outcome);
-    return outcome;
+    return { budgets, crossings };
   }
 
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean> {

@@ -63,4 +63,14 @@ create table budget_task_values (
 ${tenantRlsSql('budget_task_values')}
 `,
   },
+  {
+    module: 'budget',
+    version: 2,
+    name: 'headroom leases: lease reservations and the lease each charge was carved from',
+    up: `
+alter table budget_reservations drop constraint budget_reservations_kind_check;
+alter table budget_reservations add constraint budget_reservations_kind_check check (kind in ('llm', 'tool', 'vm_seconds', 'lease'));
+alter table budget_reservations add column lease_id text;
+`,
+  },
 ];

@@ -10,7 +10,9 @@ import {
   type BudgetScope,
   type BudgetScopeRef,
   type BudgetStore,
+  type ChargeKind,
   type CostDimension,
+  type Reservation,
   type CostRow,
   type ReservationInput,
   type ReserveOutcome,
@@ -51,6 +53,25 @@ class ReservationRefused extends Error {
 }
 
 const COLUMNS = sql`id, scope, scope_id, period, period_start, limit_micros, spent_micros, reserved_micros, alert_level`;
+
+/** The alert level of budget row `b` once `charged` is added to its spent amount (75/90/100 % of the limit). */
+const alertLevelAfter = (charged: number) => sql`greatest(b.alert_level, case
+  when b.limit_micros = 0 then case when b.spent_micros + ${charged} > 0 then 100 else 0 end
+  when b.spent_micros + ${charged} >= b.limit_micros then 100
+  when (b.spent_micros + ${charged}) * 10 >= b.limit_micros * 9 then 90
+  when (b.spent_micros + ${charged}) * 4 >= b.limit_micros * 3 then 75
+  else 0 end)`;
+
+type SettledBudgetRow = BudgetRow & { previous_level: number | string };
+
+/** Budgets after a charge, and each alert level that rose (seen by exactly this charge, as its rows were locked). */
+function chargedBudgets(rows: readonly SettledBudgetRow[]): { budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } {
+  const budgets = rows.map(toRecord);
+  const crossings: ThresholdCrossing[] = rows
+    .map((r, i) => ({ budget: budgets[i], fromLevel: Number(r.previous_level), toLevel: Number(r.alert_level) }))
+    .filter((c): c is ThresholdCrossing => c.budget !== undefined && c.toLevel > c.fromLevel);
+  return { budgets, crossings };
+}
 
 /**
  * BudgetStore over PostgreSQL or PGlite. Atomicity comes from one conditional UPDATE per budget
@@ -174,11 +195,11 @@ export class PgBudgetStore implements BudgetStore {
       // rise is seen by exactly one settlement.
       const result = await sql<{
         reservation: { budget_ids: string[]; amount_micros: number | string; kind: string; item: string; agent_id: string | null; task_id: string | null; subagent_id: string | null } | null;
-        rows: (BudgetRow & { previous_level: number | string })[];
+        rows: SettledBudgetRow[];
       }>`
         with r as (
           update budget_reservations set status = 'settled', charged_micros = ${charged}, settled_at = ${now}
-          where tenant_id = ${tenantId} and id = ${reservationId} and status = 'open'
+          where tenant_id = ${tenantId} and id = ${reservationId} and kind <> 'lease' and status = 'open'
           returning budget_ids, amount_micros, kind, item, agent_id, task_id, subagent_id
         ), locked as (
           select b.id, b.alert_level from budget_limits b, r
@@ -187,12 +208,7 @@ export class PgBudgetStore implements BudgetStore {
           update budget_limits b set
             reserved_micros = greatest(b.reserved_micros - r.amount_micros, 0),
             spent_micros = b.spent_micros + ${charged},
-            alert_level = greatest(b.alert_level, case
-              when b.limit_micros = 0 then case when b.spent_micros + ${charged} > 0 then 100 else 0 end
-              when b.spent_micros + ${charged} >= b.limit_micros then 100
-              when (b.spent_micros + ${charged}) * 10 >= b.limit_micros * 9 then 90
-              when (b.spent_micros + ${charged}) * 4 >= b.limit_micros * 3 then 75
-              else 0 end),
+            alert_level = ${alertLevelAfter(charged)},
             updated_at = ${now}
           from r, locked l
           where b.tenant_id = ${tenantId} and b.id = l.id
@@ -203,15 +219,12 @@ export class PgBudgetStore implements BudgetStore {
       const row = result.rows[0];
       const reservation = row?.reservation;
       if (!reservation) return undefined;
-      const budgets = (row.rows).map(toRecord);
-      const crossings: ThresholdCrossing[] = row.rows
-        .map((r, i) => ({ budget: budgets[i], fromLevel: Number(r.previous_level), toLevel: Number(r.alert_level) }))
-        .filter((c): c is ThresholdCrossing => c.budget !== undefined && c.toLevel > c.fromLevel);
+      const { budgets, crossings } = chargedBudgets(row.rows);
       const outcome: SettleOutcome = {
         reservation: {
           id: reservationId,
           amountMicros: Number(reservation.amount_micros),
-          kind: reservation.kind as ReservationInput['kind'],
+          kind: reservation.kind as ChargeKind,
           item: reservation.item,
           scope: {
             ...(reservation.agent_id === null ? {} : { agentId: reservation.agent_id }),
@@ -242,6 +255,82 @@ export class PgBudgetStore implements BudgetStore {
                   where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
       }
       return true;
+    });
+  }
+
+  async settleFromLease(
+    tenantId: string,
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    within?: WithinTransaction,
+  ): Promise<SettleOutcome> {
+    const { leaseId, work, chargedMicros: charged, closeLease, now } = charge;
+    const consumed = Math.min(charged, work.amountMicros);
+    return this.#tx(tenantId, async (tx) => {
+      // One statement: take the consumed part out of the lease (closing it if asked), record the
+      // work as a settled reservation, and move the amount from reserved to spent on the lease's
+      // budgets, locked in id order as everywhere else. A lease the reaper already released gave
+      // its headroom back, so then only spent moves.
+      const result = await sql<{ rows: SettledBudgetRow[] }>`
+        with lease as (
+          update budget_reservations set
+            amount_micros = greatest(amount_micros - ${consumed}, 0),
+            status = case when ${closeLease} then 'released' else status end,
+            charged_micros = case when ${closeLease} then 0 else charged_micros end,
+            settled_at = case when ${closeLease} then ${now}::timestamptz else settled_at end
+          where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
+          returning amount_micros as left_micros
+        ), ins as (
+          insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
+          values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
+                  ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
+          returning id
+        ), locked as (
+          select b.id, b.alert_level from budget_limits b
+          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) order by b.id for update of b
+        ), upd as (
+          update budget_limits b set
+            reserved_micros = greatest(b.reserved_micros - (select coalesce(sum(${consumed} + case when ${closeLease} then left_micros else 0 end), 0) from lease), 0),
+            spent_micros = b.spent_micros + ${charged},
+            alert_level = ${alertLevelAfter(charged)},
+            updated_at = ${now}
+          from locked l
+          where b.tenant_id = ${tenantId} and b.id = l.id
+          returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
+        )
+        select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
+      const { budgets, crossings } = chargedBudgets(result.rows[0]?.rows ?? []);
+      const outcome: SettleOutcome = { reservation: work, chargedMicros: charged, budgets, crossings };
+      await within?.(tx, outcome);
+      return outcome;
+    });
+  }
+
+  async shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean> {
+    const { leaseId, amountMicros, close } = lease;
+    return this.#tx(tenantId, async (tx) => {
+      // Closing returns whatever the lease still holds, whatever this process believes it is.
+      const result = await sql<{ returned: string | number | null }>`
+        with cur as (
+          select budget_ids, case when ${close} then amount_micros else least(amount_micros, ${amountMicros}) end as returned
+          from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open' for update
+        ), lease as (
+          update budget_reservations r set
+            amount_micros = r.amount_micros - cur.returned,
+            status = case when ${close} then 'released' else r.status end,
+            charged_micros = case when ${close} then 0 else r.charged_micros end,
+            settled_at = case when ${close} then ${now}::timestamptz else r.settled_at end
+          from cur where r.tenant_id = ${tenantId} and r.id = ${leaseId}
+          returning r.id
+        ), locked as (
+          select b.id from budget_limits b, cur
+          where b.tenant_id = ${tenantId} and b.id = any(cur.budget_ids) order by b.id for update of b
+        ), upd as (
+          update budget_limits b set reserved_micros = greatest(b.reserved_micros - cur.returned, 0), updated_at = ${now}
+          from locked l, cur where b.tenant_id = ${tenantId} and b.id = l.id
+          returning b.id
+        )
+        select (select returned from cur) as returned, (select count(*) from lease) as closed, (select count(*) from upd) as updated`.execute(tx);
+      return result.rows[0]?.returned !== null && result.rows[0]?.returned !== undefined;
     });
   }
 
