@@ -69,7 +69,10 @@ export const budgetSchema = z.object({
   period_start: isoTimestamp,
   limit_usd: z.number(),
   spent_usd: z.number(),
+  /** Held for work in flight, including `leased_usd`. */
   reserved_usd: z.number(),
+  /** The part of `reserved_usd` running processes hold as headroom leases (given back within seconds of disuse). */
+  leased_usd: z.number(),
   utilisation: z.number(),
   alert_level: z.number().int(),
 });

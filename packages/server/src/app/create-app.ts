@@ -232,6 +232,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const reaper = new StaleReservationReaper({ budget, logger, intervalMs: 60_000, maxAgeMs: 3 * config.models.timeoutMs + 60_000 });
     reaper.start();
     closers.push(() => reaper.close());
+    // Hands this process's leased budget headroom back on shutdown rather than at the reaper.
+    closers.push(() => budget.close());
     const catalog = new ModelCatalog({
       deploymentOverrides: config.models.catalogFile
         ? parseCatalogOverrides(await readFile(config.models.catalogFile, 'utf8'), config.models.catalogFile)

@@ -48,8 +48,12 @@ describe('models, router, budgets and costs end to end', () => {
     // 1000 input at 2 USD/M + 500 output at 4 USD/M
     expect(result.costMicros).toBe(4000);
 
+    // Nothing is in flight: all that stays reserved is the headroom this process leased, until shutdown.
     const budgets = await client.listBudgets({});
-    expect(budgets.items[0]).toMatchObject({ spent_usd: 0.004, reserved_usd: 0 });
+    expect(budgets.items[0]).toMatchObject({ spent_usd: 0.004 });
+    expect(budgets.items[0]?.reserved_usd).toBe(budgets.items[0]?.leased_usd);
+    await platform.app.budget.close();
+    expect((await client.listBudgets({})).items[0]).toMatchObject({ spent_usd: 0.004, reserved_usd: 0, leased_usd: 0 });
     const byAgent = await client.getCosts({ query: { by: 'agent' } });
     expect(byAgent).toMatchObject({ by: 'agent', total_usd: 0.004, items: [{ key: 'agt_e2e', cost_usd: 0.004, count: 1 }] });
     const byModel = await client.getCosts({ query: { by: 'model' } });

@@ -55,4 +55,36 @@ describeWithService('postgres', 'Budget engine under concurrency (4 processes, r
     const refused = await db.withTenant(tenant, (tx) => sql<{ count: string }>`select count(*) as count from test_audit where kind = 'budget.refused'`.execute(tx));
     expect(Number(refused.rows[0]?.count)).toBe(150);
   });
+
+  it('with headroom leases in every process, never overspends and strands at most one lease per process', { timeout: 120_000 }, async () => {
+    const tenant = asTenantId('tnt_concurrency_leases');
+    const ctx = systemContext(tenant, 'test');
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit: new TableAuditSink(db), clock: new SystemClock(), ids: new UlidIdGenerator(),
+      logger: silentLogger, events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    // Room for 2,000 calls of 100: far from the limit the workers lease, near it they reserve each call.
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 2000 * 100 });
+
+    const results = await Promise.all([1, 2, 3, 4].map(() => runWorker([url, db.schema, tenant, '600', '10'])));
+    const ok = results.reduce((n, r) => n + r.ok, 0);
+    expect(results.flatMap((r) => r.other)).toEqual([]);
+    expect(ok + results.reduce((n, r) => n + r.exhausted, 0)).toBe(2400);
+    // A lease holds at most 16 calls' worth; one may be left unused when its process stops calling.
+    expect(ok).toBeLessThanOrEqual(2000);
+    expect(ok).toBeGreaterThanOrEqual(2000 - 4 * 16);
+
+    const [state] = await budget.listBudgets(ctx);
+    expect(state).toMatchObject({ spentMicros: ok * 100, reservedMicros: 0 });
+    const audited = await db.withTenant(tenant, (tx) =>
+      sql<{ total: string; count: string }>`select coalesce(sum((payload->>'charged_micros')::bigint), 0) as total, count(*) as count
+        from test_audit where kind = 'budget.charged'`.execute(tx),
+    );
+    expect(Number(audited.rows[0]?.total)).toBe(state?.spentMicros);
+    const leases = await db.withTenant(tenant, (tx) =>
+      sql<{ total: string; open: string }>`select count(*) as total, count(*) filter (where status = 'open') as open from budget_reservations where kind = 'lease'`.execute(tx),
+    );
+    expect(Number(leases.rows[0]?.total)).toBeGreaterThan(0);
+    expect(Number(leases.rows[0]?.open)).toBe(0);
+  });
 });

@@ -40,7 +40,7 @@ export function registerModelCommands(program: Command, context: CliContext): vo
       action(
         context,
         async (command) => (await (await clientFor(context, command)).listBudgets({})).items,
-        ['id', 'scope', 'scope_id', 'period', 'limit_usd', 'spent_usd', 'reserved_usd', 'utilisation', 'alert_level'],
+        ['id', 'scope', 'scope_id', 'period', 'limit_usd', 'spent_usd', 'reserved_usd', 'leased_usd', 'utilisation', 'alert_level'],
       ),
     );
   budget

@@ -8,6 +8,7 @@ import { ConflictError, ServiceUnavailableError } from '../../shared/errors/inde
 import { lockDataDir } from './data-dir-lock.js';
 import { Database } from './database.js';
 import { PGlitePool } from './pglite-pool.js';
+import { prepareStatementsOnConnect } from './prepared-statements.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -89,6 +90,7 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
   });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  prepareStatementsOnConnect(pool);
   const database = new Database({ engine: 'postgres', schema, dialect: new PostgresDialect({ pool }) });
   try {
     if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { InMemoryAuditSink } from '../../infra/audit/index.js';
@@ -91,6 +92,78 @@ describe('BudgetService', () => {
       await spend(service, ctx, 95, { agentId: 'agt_1' });
       expect(await service.pressure(ctx, { agentId: 'agt_1' })).toMatchObject({ budgetId: agent.id, remainingMicros: 5 });
       expect((await service.pressure(ctx)).utilisation).toBeCloseTo(0.0095);
+    });
+  });
+
+  describe('BudgetService headroom leases', () => {
+    const reservationRows = (ctx: ReturnType<typeof setup>['ctx']) =>
+      db.withTenant(ctx.tenantId, async (tx) => (await sql<{ kind: string; status: string }>`select kind, status from budget_reservations order by id`.execute(tx)).rows);
+
+    it('far from the limit serves many reservations from one leased slice, charges each exactly, and gives the rest back on close', async () => {
+      const { service, audit, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      for (let i = 0; i < 20; i++) await spend(service, ctx, 100);
+      const rows = await reservationRows(ctx);
+      // The first reservation learns the budget's amounts; then one lease of 16 reservations' worth, then another.
+      expect(rows.filter((r) => r.kind === 'lease')).toHaveLength(2);
+      expect(rows.filter((r) => r.kind === 'llm' && r.status === 'settled')).toHaveLength(20);
+      expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 2000 });
+      await service.close();
+      expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 2000, reservedMicros: 0 });
+      expect((await reservationRows(ctx)).filter((r) => r.status === 'open')).toEqual([]);
+      expect(audit.entries.filter((e) => e.entry.kind === 'budget.charged')).toHaveLength(20);
+    });
+
+    it('near the limit reserves each piece of work in the store, so every last micro-dollar can be spent', async () => {
+      const { service, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 50 * 100 });
+      for (let i = 0; i < 50; i++) await spend(service, ctx, 100);
+      await expect(service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(BudgetExhaustedError);
+      expect((await reservationRows(ctx)).filter((r) => r.kind === 'lease')).toEqual([]);
+    });
+
+    it('releases carved work back to its lease, and settles it only once', async () => {
+      const { service, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      await spend(service, ctx, 100);
+      const carved = await service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' });
+      expect(await service.release(ctx, carved.id)).toBe(true);
+      expect(await service.release(ctx, carved.id)).toBe(false);
+      const again = await service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' });
+      await service.settle(ctx, again.id, 40);
+      await expect(service.settle(ctx, again.id, 40)).rejects.toBeInstanceOf(ReservationNotOpenError);
+      await service.close();
+      expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 140, reservedMicros: 0 });
+    });
+
+    it('applies a new budget at once in this process, and replaces a lease once it is older than its lifetime', async () => {
+      const { service, clock, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      await spend(service, ctx, 100, { agentId: 'agt_1' });
+      await spend(service, ctx, 100, { agentId: 'agt_1' });
+      await service.setBudget(ctx, { scope: 'agent', scopeId: 'agt_1', period: 'day', limitMicros: 150 });
+      await spend(service, ctx, 100, { agentId: 'agt_1' });
+      await expect(service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm', scope: { agentId: 'agt_1' } })).rejects.toBeInstanceOf(BudgetExhaustedError);
+
+      await spend(service, ctx, 100, { agentId: 'agt_2' });
+      await spend(service, ctx, 100, { agentId: 'agt_2' });
+      const leasesBefore = (await reservationRows(ctx)).filter((r) => r.kind === 'lease').length;
+      clock.advance(5_001);
+      // The aged lease takes no more work; amounts seen over a second ago are re-read first.
+      await spend(service, ctx, 100, { agentId: 'agt_2' });
+      await spend(service, ctx, 100, { agentId: 'agt_2' });
+      const rows = (await reservationRows(ctx)).filter((r) => r.kind === 'lease');
+      expect(rows).toHaveLength(leasesBefore + 1);
+      expect(rows.filter((r) => r.status === 'open')).toHaveLength(1);
+      await service.close();
+    });
+
+    it('can be turned off, reserving every piece of work in the store', async () => {
+      const { ctx, audit, clock, events, canceller } = setup();
+      const service = new BudgetService({ store: new PgBudgetStore({ db }), audit, clock, ids: new SequentialIdGenerator(), logger: silentLogger, events, canceller, leases: false });
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      for (let i = 0; i < 5; i++) await spend(service, ctx, 100);
+      expect((await reservationRows(ctx)).filter((r) => r.kind === 'lease')).toEqual([]);
     });
   });
 

@@ -1,4 +1,5 @@
-import type { AuditSink } from '../../infra/audit/index.js';
+import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
+import { TtlCache } from '../../shared/cache/index.js';
 import { asTenantId, systemContext, type TenantContext } from '../../shared/context/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
@@ -10,15 +11,19 @@ import type {
   BudgetScope,
   BudgetScopeRef,
   BudgetStore,
+  BudgetView,
   ChargeKind,
   CostDimension,
   CostRow,
   Reservation,
+  ReservationInput,
   SettleOutcome,
   ThresholdCrossing,
+  WithinTransaction,
 } from './budget-store.js';
 import { DEFAULT_PRICE_LIST, toolCallPrice, vmSecondsPrice, type PriceList } from './economics.js';
 import { BudgetExhaustedError, ReservationNotOpenError, usd } from './errors.js';
+import { DEFAULT_LEASE_POLICY, HeadroomLeases, leaseKey, type Lease, type LeasePolicy } from './headroom-leases.js';
 import type { BudgetEventSink, TaskCanceller } from './ports.js';
 
 export interface BudgetServiceDeps {
@@ -30,6 +35,10 @@ export interface BudgetServiceDeps {
   readonly events: BudgetEventSink;
   readonly canceller: TaskCanceller;
   readonly priceList?: PriceList;
+  /** Headroom leases (see HeadroomLeases); `false` reserves every piece of work in the store. */
+  readonly leases?: Partial<LeasePolicy> | false;
+  /** How long budget amounts seen by this process serve routing pressure before they are re-read. */
+  readonly pressureFreshMs?: number;
 }
 
 export interface ReserveRequest {
@@ -37,6 +46,15 @@ export interface ReserveRequest {
   readonly kind: ChargeKind;
   readonly item: string;
   readonly scope?: BudgetScopeRef;
+}
+
+export interface SettleRequest {
+  readonly reservationId: string;
+  readonly chargedMicros: number;
+  /** Audit entries about the work, committed with the charge before its `budget.charged` entry ... */
+  readonly before?: readonly AuditEntryInput[];
+  /** ... and after it. */
+  readonly after?: readonly AuditEntryInput[];
 }
 
 /** How close the tightest applicable budget is to its limit (0..1+), with the budget named. */
@@ -51,8 +69,13 @@ export interface BudgetPressure {
  * cost is reserved at its maximum before the work and settled at its real amount after, through a
  * store that makes both atomic across processes. Crossing 75 % alerts (event + notification),
  * 90 % is what the router reads to downgrade, 100 % cancels the work the budget covers.
+ *
+ * Far from its limits, a process leases a slice of a budget's headroom (a reservation like any
+ * other) and reserves work against it in memory, so the hot path makes one durable write per
+ * piece of work (its charge) instead of two; near a limit every reservation goes to the store.
+ * Call `close()` on shutdown to hand leased headroom back at once (the reaper would, later).
  */
-export class BudgetService {
+export class BudgetService implements AsyncDisposable {
   readonly #store: BudgetStore;
   readonly #audit: AuditSink;
   readonly #clock: Clock;
@@ -61,6 +84,13 @@ export class BudgetService {
   readonly #events: BudgetEventSink;
   readonly #canceller: TaskCanceller;
   readonly #prices: PriceList;
+  readonly #leases: HeadroomLeases | undefined;
+  readonly #leaseMaxAgeMs: number;
+  /** Single-flight lease opening per lease key, so concurrent misses share one store call. */
+  readonly #opening = new Map<string, Promise<void>>();
+  /** The latest budget amounts this process has seen, per lease key: routing pressure and lease sizing. */
+  readonly #seen: TtlCache<readonly BudgetRecord[]>;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(deps: BudgetServiceDeps) {
     this.#store = deps.store;
@@ -71,6 +101,10 @@ export class BudgetService {
     this.#events = deps.events;
     this.#canceller = deps.canceller;
     this.#prices = deps.priceList ?? DEFAULT_PRICE_LIST;
+    const policy = deps.leases === false ? undefined : { ...DEFAULT_LEASE_POLICY, ...deps.leases };
+    this.#leases = policy ? new HeadroomLeases(policy) : undefined;
+    this.#leaseMaxAgeMs = policy?.maxAgeMs ?? DEFAULT_LEASE_POLICY.maxAgeMs;
+    this.#seen = new TtlCache({ clock: deps.clock, ttlMs: deps.pressureFreshMs ?? 1_000, maxEntries: 10_000 });
   }
 
   /** Creates or changes the budget of a scope. @throws {ValidationError} on a bad limit or missing scope id. */
@@ -88,6 +122,9 @@ export class BudgetService {
       { id: this.#ids.next('bud'), scope: input.scope, scopeId, period: input.period, limitMicros: input.limitMicros },
       this.#clock.now(),
     );
+    // This process applies a new or changed budget at once: no stale amounts, no lease drawn without it.
+    this.#seen.clear();
+    await this.#retireLeases(ctx.tenantId);
     await this.#audit.append(ctx, {
       kind: 'budget.set',
       subject: { budget_id: record.id },
@@ -96,13 +133,19 @@ export class BudgetService {
     return record;
   }
 
-  listBudgets(ctx: TenantContext): Promise<BudgetRecord[]> {
+  /** The tenant's budgets; `leasedMicros` is the part of `reservedMicros` held as process leases. */
+  listBudgets(ctx: TenantContext): Promise<BudgetView[]> {
     return this.#store.list(ctx.tenantId, this.#clock.now());
   }
 
   /** The pressure of the tightest budget that work in `scope` draws on. */
   async pressure(ctx: TenantContext, scope: BudgetScopeRef = {}): Promise<BudgetPressure> {
-    const budgets = await this.#store.applicable(ctx.tenantId, scope, this.#clock.now());
+    const key = leaseKey(ctx.tenantId, scope);
+    let budgets = this.#seen.get(key);
+    if (!budgets) {
+      budgets = await this.#store.applicable(ctx.tenantId, scope, this.#clock.now());
+      this.#seen.set(key, budgets);
+    }
     let tightest: BudgetPressure = { utilisation: 0, budgetId: undefined, remainingMicros: undefined };
     for (const b of budgets) {
       const committed = b.spentMicros + b.reservedMicros;
@@ -122,12 +165,16 @@ export class BudgetService {
     if (!Number.isSafeInteger(request.amountMicros) || request.amountMicros < 0) {
       throw new ValidationError('reservation amount must be a non-negative integer of micro-USD', { field: 'amount_micros' });
     }
-    const outcome = await this.#store.reserve(
-      ctx.tenantId,
-      { id: this.#ids.next('res'), amountMicros: request.amountMicros, kind: request.kind, item: request.item, scope: request.scope ?? {} },
-      this.#clock.now(),
-    );
-    if (outcome.ok) return outcome.reservation;
+    const scope = request.scope ?? {};
+    const work = { id: this.#ids.next('res'), amountMicros: request.amountMicros, kind: request.kind, item: request.item, scope };
+    const now = this.#clock.now();
+    const carved = await this.#reserveFromLease(ctx, work, now);
+    if (carved) return carved;
+    const outcome = await this.#store.reserve(ctx.tenantId, work, now);
+    if (outcome.ok) {
+      this.#seen.set(leaseKey(ctx.tenantId, scope), outcome.budgets);
+      return outcome.reservation;
+    }
     const b = outcome.budget;
     const error = new BudgetExhaustedError({
       budgetId: b.id,
@@ -150,11 +197,23 @@ export class BudgetService {
    * transaction as the charge. Then fires the thresholds this charge crossed.
    * @throws {ReservationNotOpenError} when it was already settled or released.
    */
-  async settle(ctx: TenantContext, reservationId: string, chargedMicros: number): Promise<SettleOutcome> {
+  settle(ctx: TenantContext, reservationId: string, chargedMicros: number): Promise<SettleOutcome> {
+    return this.settleRecording(ctx, { reservationId, chargedMicros });
+  }
+
+  /**
+   * `settle`, committing the caller's own audit entries about the work in the same transaction
+   * (`before` and `after` the `budget.charged` entry), so one durable write records the work and
+   * what it cost.
+   */
+  async settleRecording(ctx: TenantContext, charge: SettleRequest): Promise<SettleOutcome> {
+    const { reservationId, chargedMicros, before = [], after = [] } = charge;
     if (!Number.isSafeInteger(chargedMicros) || chargedMicros < 0) {
       throw new ValidationError('charge must be a non-negative integer of micro-USD', { field: 'charged_micros' });
     }
-    const outcome = await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now: this.#clock.now() }, async (tx, settled) => {
+    const recordCharge: WithinTransaction = async (tx, settled) => {
+      const inTx = tx === undefined ? {} : { tx };
+      for (const entry of before) await this.#audit.append(ctx, entry, inTx);
       await this.#audit.append(
         ctx,
         {
@@ -172,17 +231,124 @@ export class BudgetService {
             agent_id: settled.reservation.scope.agentId ?? null,
           },
         },
-        tx === undefined ? {} : { tx },
+        inTx,
       );
-    });
+      for (const entry of after) await this.#audit.append(ctx, entry, inTx);
+    };
+    const now = this.#clock.now();
+    const carved = this.#leases?.carved(reservationId);
+    const finished = this.#leases?.finish(reservationId, Math.min(chargedMicros, carved?.work.amountMicros ?? 0));
+    const outcome =
+      carved && finished
+        ? await this.#store.settleFromLease(ctx.tenantId, { leaseId: finished.lease.id, work: carved.work, chargedMicros, closeLease: finished.closeLease, now }, recordCharge)
+        : await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now }, recordCharge);
     if (!outcome) throw new ReservationNotOpenError(reservationId);
+    this.#seen.set(leaseKey(ctx.tenantId, outcome.reservation.scope), outcome.budgets);
     for (const crossing of outcome.crossings) await this.#onCrossing(ctx, crossing, outcome.reservation);
     return outcome;
   }
 
   /** Returns a reservation unused (the work failed or never started). */
   async release(ctx: TenantContext, reservationId: string): Promise<boolean> {
-    return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
+    const finished = this.#leases?.finish(reservationId, 0);
+    if (!finished) return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
+    if (finished.closeLease) await this.#giveBack(finished.lease, { returnMicros: 0, close: true });
+    return true;
+  }
+
+  /** Hands every lease of this process back to the store (work still in flight closes its lease when it settles). */
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    await this.#retireLeases(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Reserves `work` against this process's lease for its scope, opening a lease when there is
+   * none (or it ran dry or aged) and the budget is far enough from its limit. Undefined means
+   * "reserve it in the store on its own".
+   */
+  async #reserveFromLease(ctx: TenantContext, work: ReservationInput & { kind: ChargeKind }, now: Date): Promise<Reservation | undefined> {
+    const leases = this.#leases;
+    if (!leases) return undefined;
+    const key = leaseKey(ctx.tenantId, work.scope);
+    const carve = () => leases.take(key, { ...work, budgetIds: [] }, this.#clock.now().getTime());
+    const carved = carve();
+    if (carved) return carved;
+    const opening = this.#opening.get(key);
+    if (opening) {
+      await opening;
+      return carve();
+    }
+    const open = this.#openLease(ctx, { key, work, now });
+    this.#opening.set(key, open);
+    try {
+      await open;
+    } finally {
+      this.#opening.delete(key);
+    }
+    return carve();
+  }
+
+  async #openLease(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date }): Promise<void> {
+    const { key, work, now } = at;
+    const leases = this.#leases;
+    if (!leases) return;
+    // Give back what the old lease holds unused first, so this process never refuses itself.
+    const retired = leases.retire(key);
+    if (retired) await this.#giveBack(retired.lease, retired);
+    const size = leases.sizeFor(work.amountMicros, freeMicros(this.#seen.get(key)));
+    if (size === undefined) return;
+    const outcome = await this.#store.reserve(ctx.tenantId, { id: this.#ids.next('res'), amountMicros: size, kind: 'lease', item: 'lease', scope: work.scope }, now);
+    if (!outcome.ok) return;
+    this.#seen.set(key, outcome.budgets);
+    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, now.getTime());
+    this.#startSweeper();
+  }
+
+  /** Returns an unused part of a lease, or closes it; a failure only delays that until the reaper. */
+  async #giveBack(lease: Lease, what: { returnMicros: number; close: boolean }): Promise<void> {
+    if (!what.close && what.returnMicros <= 0) return;
+    try {
+      await this.#store.shrinkLease(lease.tenantId, { leaseId: lease.id, amountMicros: what.returnMicros, close: what.close }, this.#clock.now());
+    } catch (error) {
+      this.#log.warn('budget.lease-return-failed', { tenantId: lease.tenantId, leaseId: lease.id, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** Retires this process's leases (of one tenant, or all), giving their unused headroom back. */
+  async #retireLeases(tenantId: string | undefined): Promise<void> {
+    const leases = this.#leases;
+    if (!leases) return;
+    for (const key of leases.keys()) {
+      if (tenantId !== undefined && !key.startsWith(`${tenantId}|`)) continue;
+      const retired = leases.retire(key);
+      if (retired) await this.#giveBack(retired.lease, retired);
+    }
+  }
+
+  /** While leases are open, retires the aged ones every lease lifetime, so an idle process does not hold headroom. */
+  #startSweeper(): void {
+    if (this.#sweeper) return;
+    this.#sweeper = setInterval(() => {
+      const leases = this.#leases;
+      if (!leases) return;
+      const expired = leases.expiredKeys(this.#clock.now().getTime());
+      if (expired.length === 0 && leases.keys().length === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+        return;
+      }
+      for (const key of expired) {
+        const retired = leases.retire(key);
+        if (retired) void this.#giveBack(retired.lease, retired);
+      }
+    }, this.#leaseMaxAgeMs);
+    this.#sweeper.unref();
   }
 
   /**
@@ -266,4 +432,10 @@ export class BudgetService {
     }
     await this.#audit.append(ctx, { kind: 'budget.work_cancelled', subject: { budget_id: b.id }, payload: { scope: b.scope, scope_id: b.scopeId, reason } });
   }
+}
+
+/** The least any of `budgets` still has free (limit minus spent and reserved): unlimited without budgets, undefined when unknown. */
+function freeMicros(budgets: readonly BudgetRecord[] | undefined): number | undefined {
+  if (!budgets) return undefined;
+  return budgets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...budgets.map((b) => b.limitMicros - b.spentMicros - b.reservedMicros));
 }

@@ -21,6 +21,11 @@ export interface BudgetRecord {
   readonly alertLevel: number;
 }
 
+/** A budget as listed: with the part of `reservedMicros` that processes hold as headroom leases. */
+export interface BudgetView extends BudgetRecord {
+  readonly leasedMicros: number;
+}
+
 /** Which budgets a piece of work draws on, beside the tenant's own (the hierarchy). */
 export interface BudgetScopeRef {
   readonly agentId?: string;
@@ -92,7 +97,7 @@ export type WithinTransaction = (tx: DbTransaction | undefined, outcome: SettleO
  */
 export interface BudgetStore {
   upsert(tenantId: string, budget: { id: string; scope: BudgetScope; scopeId: string; period: BudgetPeriod; limitMicros: number }, now: Date): Promise<BudgetRecord>;
-  list(tenantId: string, now: Date): Promise<BudgetRecord[]>;
+  list(tenantId: string, now: Date): Promise<BudgetView[]>;
   /** Budgets that `scope` draws on (tenant's, plus agent/task/sub-agent ones that exist), rolled to `now`'s period. */
   applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]>;
   reserve(tenantId: string, input: ReservationInput, now: Date): Promise<ReserveOutcome>;

@@ -7,6 +7,7 @@ import {
   type BudgetScope,
   type BudgetScopeRef,
   type BudgetStore,
+  type BudgetView,
   type ChargeKind,
   type CostDimension,
   type CostRow,
@@ -86,11 +87,16 @@ export class InMemoryBudgetStore implements BudgetStore {
     return Promise.resolve(record);
   }
 
-  list(tenantId: string, now: Date): Promise<BudgetRecord[]> {
+  list(tenantId: string, now: Date): Promise<BudgetView[]> {
     const state = this.#tenant(tenantId);
     this.#rollover(state, now);
     const order = ['tenant', 'agent', 'task', 'subagent'];
-    return Promise.resolve([...state.budgets.values()].sort((a, b) => order.indexOf(a.scope) - order.indexOf(b.scope) || a.scopeId.localeCompare(b.scopeId)));
+    const leases = [...state.reservations.values()].filter((r) => r.kind === 'lease' && r.status === 'open');
+    return Promise.resolve(
+      [...state.budgets.values()]
+        .sort((a, b) => order.indexOf(a.scope) - order.indexOf(b.scope) || a.scopeId.localeCompare(b.scopeId))
+        .map((b) => ({ ...b, leasedMicros: leases.filter((l) => l.budgetIds.includes(b.id)).reduce((n, l) => n + l.amountMicros, 0) })),
+    );
   }
 
   applicable(tenantId: string, scope: BudgetScopeRef, now: Date): Promise<BudgetRecord[]> {

@@ -5,7 +5,7 @@
  * price list, ROI per tenant, sealed-bid slot auction).
  * Owns tables: budget_limits, budget_reservations, budget_notifications, budget_task_values.
  */
-export { BudgetService, type BudgetPressure, type BudgetServiceDeps, type ReserveRequest } from './budget-service.js';
+export { BudgetService, type BudgetPressure, type BudgetServiceDeps, type ReserveRequest, type SettleRequest } from './budget-service.js';
 export {
   ALERT_LEVELS,
   BUDGET_SCOPES,
@@ -17,6 +17,7 @@ export {
   type BudgetScope,
   type BudgetScopeRef,
   type BudgetStore,
+  type BudgetView,
   type ChargeKind,
   type CostDimension,
   type CostRow,

@@ -71,6 +71,8 @@ ${tenantRlsSql('budget_task_values')}
 alter table budget_reservations drop constraint budget_reservations_kind_check;
 alter table budget_reservations add constraint budget_reservations_kind_check check (kind in ('llm', 'tool', 'vm_seconds', 'lease'));
 alter table budget_reservations add column lease_id text;
+-- Open reservations and leases: what the reaper and the leased amounts in budget listings read.
+create index budget_reservations_open on budget_reservations (tenant_id, created_at) where status = 'open';
 `,
   },
 ];

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 
-import type { Database, DbTransaction } from '../../infra/database/index.js';
+import { isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
 import {
   periodStart,
@@ -10,6 +10,7 @@ import {
   type BudgetScope,
   type BudgetScopeRef,
   type BudgetStore,
+  type BudgetView,
   type ChargeKind,
   type CostDimension,
   type Reservation,
@@ -88,8 +89,19 @@ export class PgBudgetStore implements BudgetStore {
     this.#db = deps.db;
   }
 
-  #tx<T>(tenantId: string, work: (tx: DbTransaction) => Promise<T>): Promise<T> {
-    return this.#db.withTenant(asTenantId(tenantId), work);
+  /**
+   * Runs `work` in a tenant transaction, again (up to three times) when PostgreSQL rolled it back
+   * for a deadlock: lock orders are fixed, but the reaper releasing a lease (lease row, then
+   * budgets) can still meet work settling on it (budgets, then lease row).
+   */
+  async #tx<T>(tenantId: string, work: (tx: DbTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#db.withTenant(asTenantId(tenantId), work);
+      } catch (error) {
+        if (attempt >= 3 || !isRetryableConflict(error)) throw error;
+      }
+    }
   }
 
   async upsert(
@@ -116,11 +128,14 @@ export class PgBudgetStore implements BudgetStore {
     });
   }
 
-  async list(tenantId: string, now: Date): Promise<BudgetRecord[]> {
+  async list(tenantId: string, now: Date): Promise<BudgetView[]> {
     await this.#ensureRolledOver(tenantId, now);
     return this.#tx(tenantId, async (tx) => {
-      const result = await sql<BudgetRow>`select ${COLUMNS} from budget_limits where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
-      return result.rows.map(toRecord);
+      const result = await sql<BudgetRow & { leased_micros: string | number }>`
+        select ${COLUMNS}, (select coalesce(sum(r.amount_micros), 0) from budget_reservations r
+                            where r.tenant_id = ${tenantId} and r.status = 'open' and r.kind = 'lease' and budget_limits.id = any(r.budget_ids)) as leased_micros
+        from budget_limits where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
+      return result.rows.map((row) => ({ ...toRecord(row), leasedMicros: Number(row.leased_micros) }));
     });
   }
 
@@ -266,27 +281,29 @@ export class PgBudgetStore implements BudgetStore {
     const { leaseId, work, chargedMicros: charged, closeLease, now } = charge;
     const consumed = Math.min(charged, work.amountMicros);
     return this.#tx(tenantId, async (tx) => {
-      // One statement: take the consumed part out of the lease (closing it if asked), record the
-      // work as a settled reservation, and move the amount from reserved to spent on the lease's
-      // budgets, locked in id order as everywhere else. A lease the reaper already released gave
-      // its headroom back, so then only spent moves.
+      // One statement: lock the lease's budgets in id order, then take the consumed part out of
+      // the lease (closing it if asked), record the work as a settled reservation, and move the
+      // amount from reserved to spent. Budgets are locked before the lease row (the `count` makes
+      // the lease update wait for `locked`), as in shrinkLease, so work settling concurrently on
+      // one lease queues on the budget rows instead of deadlocking. A lease the reaper already
+      // released gave its headroom back, so then only spent moves.
       const result = await sql<{ rows: SettledBudgetRow[] }>`
-        with lease as (
+        with locked as (
+          select b.id, b.alert_level from budget_limits b
+          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) order by b.id for update of b
+        ), lease as (
           update budget_reservations set
             amount_micros = greatest(amount_micros - ${consumed}, 0),
             status = case when ${closeLease} then 'released' else status end,
             charged_micros = case when ${closeLease} then 0 else charged_micros end,
             settled_at = case when ${closeLease} then ${now}::timestamptz else settled_at end
           where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
+            and (select count(*) from locked) >= 0
           returning amount_micros as left_micros
         ), ins as (
           insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
           values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
                   ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
-          returning id
-        ), locked as (
-          select b.id, b.alert_level from budget_limits b
-          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) order by b.id for update of b
         ), upd as (
           update budget_limits b set
             reserved_micros = greatest(b.reserved_micros - (select coalesce(sum(${consumed} + case when ${closeLease} then left_micros else 0 end), 0) from lease), 0),
@@ -308,11 +325,19 @@ export class PgBudgetStore implements BudgetStore {
   async shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean> {
     const { leaseId, amountMicros, close } = lease;
     return this.#tx(tenantId, async (tx) => {
-      // Closing returns whatever the lease still holds, whatever this process believes it is.
+      // Budgets first, then the lease row, as in settleFromLease. Closing returns whatever the
+      // lease still holds, whatever this process believes it is.
       const result = await sql<{ returned: string | number | null }>`
-        with cur as (
-          select budget_ids, case when ${close} then amount_micros else least(amount_micros, ${amountMicros}) end as returned
-          from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open' for update
+        with ids as (
+          select budget_ids from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease'
+        ), locked as (
+          select b.id from budget_limits b, ids
+          where b.tenant_id = ${tenantId} and b.id = any(ids.budget_ids) order by b.id for update of b
+        ), cur as (
+          select case when ${close} then amount_micros else least(amount_micros, ${amountMicros}) end as returned
+          from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
+            and (select count(*) from locked) >= 0
+          for update
         ), lease as (
           update budget_reservations r set
             amount_micros = r.amount_micros - cur.returned,
@@ -321,9 +346,6 @@ export class PgBudgetStore implements BudgetStore {
             settled_at = case when ${close} then ${now}::timestamptz else r.settled_at end
           from cur where r.tenant_id = ${tenantId} and r.id = ${leaseId}
           returning r.id
-        ), locked as (
-          select b.id from budget_limits b, cur
-          where b.tenant_id = ${tenantId} and b.id = any(cur.budget_ids) order by b.id for update of b
         ), upd as (
           update budget_limits b set reserved_micros = greatest(b.reserved_micros - cur.returned, 0), updated_at = ${now}
           from locked l, cur where b.tenant_id = ${tenantId} and b.id = l.id

@@ -2,7 +2,7 @@ import { modelsRoutes as contracts } from '@aether/protocol';
 
 import { defineHandler, requireTenant, type RouteDefinition } from '../../shared/http/index.js';
 import type { BudgetService } from './budget-service.js';
-import type { BudgetRecord } from './budget-store.js';
+import type { BudgetView } from './budget-store.js';
 
 export interface BudgetRoutesDeps {
   readonly budget: BudgetService;
@@ -10,7 +10,7 @@ export interface BudgetRoutesDeps {
 
 const toUsd = (micros: number): number => micros / 1e6;
 
-function toWire(b: BudgetRecord) {
+function toWire(b: BudgetView) {
   return {
     id: b.id,
     scope: b.scope,
@@ -20,6 +20,7 @@ function toWire(b: BudgetRecord) {
     limit_usd: toUsd(b.limitMicros),
     spent_usd: toUsd(b.spentMicros),
     reserved_usd: toUsd(b.reservedMicros),
+    leased_usd: toUsd(b.leasedMicros),
     utilisation: b.limitMicros === 0 ? (b.spentMicros > 0 ? 1 : 0) : b.spentMicros / b.limitMicros,
     alert_level: b.alertLevel,
   };
@@ -40,7 +41,9 @@ export function budgetRoutes(deps: BudgetRoutesDeps): RouteDefinition[] {
       const ctx = requireTenant(request);
       const { scope, scope_id: scopeId, period, limit_usd: limitUsd } = request.body;
       const record = await deps.budget.setBudget(ctx, { scope, period, limitMicros: Math.round(limitUsd * 1e6), ...(scopeId === undefined ? {} : { scopeId }) });
-      return toWire(record);
+      // Read back as listed, so the answer shows what other processes hold leased.
+      const listed = (await deps.budget.listBudgets(ctx)).find((b) => b.id === record.id);
+      return toWire(listed ?? { ...record, leasedMicros: 0 });
     }),
     defineHandler(contracts.getCosts, { kind: 'tenant', permission: 'costs:read' }, async (request) => {
       const ctx = requireTenant(request);

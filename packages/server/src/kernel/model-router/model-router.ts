@@ -1,4 +1,4 @@
-import type { AuditSink } from '../../infra/audit/index.js';
+import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import { isAppError } from '../../shared/errors/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
@@ -169,7 +169,7 @@ export class ModelRouter {
    * @throws {ProviderAbortedError} when the caller's signal aborted.
    */
   async call(ctx: TenantContext, request: ModelRequest): Promise<ModelCallResult> {
-    const decision = await this.#routeOrDeny(ctx, request);
+    const { decision, routed } = await this.#routeOrDeny(ctx, request);
     const tools = request.tools ?? [];
     const deterministic = request.temperature === 0 && this.#d.cache !== undefined;
     const cacheKey = deterministic
@@ -178,12 +178,13 @@ export class ModelRouter {
     if (cacheKey !== undefined) {
       const hit = this.#d.cache?.get(cacheKey);
       if (hit) {
+        await this.#d.audit.append(ctx, routed);
         await this.#d.audit.append(ctx, { kind: 'llm.cache_hit', subject: scopeSubject(request.scope), payload: { model: hit.modelId, cost_micros: 0 } });
         return { response: hit.response, modelId: hit.modelId, costMicros: 0, cached: true, attempts: 0, decision };
       }
     }
 
-    const failures: { model: string; attempts: number; error: string }[] = [];
+    const failures: CallFailure[] = [];
     let lastError: unknown;
     for (const candidate of decision.chain) {
       if (!this.#d.breakers.tryAcquire(candidate.provider)) {
@@ -203,22 +204,27 @@ export class ModelRouter {
         const response = outcome.value;
         const entry = this.#d.catalog.get(ctx.tenantId, candidate.modelId);
         const cost = costMicros(entry.prices, response.usage);
-        await this.#d.budget.settle(ctx, reservation.id, cost);
-        await this.#d.audit.append(ctx, {
-          kind: 'llm.call',
-          subject: scopeSubject(request.scope),
-          payload: {
-            model: candidate.modelId,
-            attempts: outcome.attempts,
-            fallbacks: failures.length,
-            input_tokens: response.usage.inputTokens,
-            output_tokens: response.usage.outputTokens,
-            cached_tokens: response.usage.cachedInputTokens,
-            cost_micros: cost,
-            reserved_micros: candidate.maxCostMicros,
-            stop_reason: response.stopReason,
-            latency_ms: outcome.latencyMs,
-          },
+        // The decision, the charge and the call's record commit together: one durable write.
+        await this.#d.budget.settleRecording(ctx, {
+          reservationId: reservation.id,
+          chargedMicros: cost,
+          before: [routed],
+          after: [{
+            kind: 'llm.call',
+            subject: scopeSubject(request.scope),
+            payload: {
+              model: candidate.modelId,
+              attempts: outcome.attempts,
+              fallbacks: failures.length,
+              input_tokens: response.usage.inputTokens,
+              output_tokens: response.usage.outputTokens,
+              cached_tokens: response.usage.cachedInputTokens,
+              cost_micros: cost,
+              reserved_micros: candidate.maxCostMicros,
+              stop_reason: response.stopReason,
+              latency_ms: outcome.latencyMs,
+            },
+          }],
         });
         if (cacheKey !== undefined) this.#d.cache?.set(cacheKey, candidate.modelId, response);
         return { response, modelId: candidate.modelId, costMicros: cost, cached: false, attempts: outcome.attempts, decision };
@@ -227,11 +233,11 @@ export class ModelRouter {
       lastError = outcome.error;
       failures.push({ model: candidate.modelId, attempts: outcome.attempts, error: isAppError(outcome.error) ? outcome.error.code : 'UNKNOWN' });
       if (outcome.error instanceof ProviderAbortedError) {
-        await this.#auditFailure(ctx, request, failures);
+        await this.#auditFailure(ctx, { request, routed, failures });
         throw outcome.error;
       }
     }
-    await this.#auditFailure(ctx, request, failures);
+    await this.#auditFailure(ctx, { request, routed, failures });
     throw new ModelCallFailedError(failures, lastError);
   }
 
@@ -243,9 +249,9 @@ export class ModelRouter {
    * @throws the same errors as `call`.
    */
   async *stream(ctx: TenantContext, request: ModelRequest): AsyncGenerator<StreamChunk, void, undefined> {
-    const decision = await this.#routeOrDeny(ctx, request);
+    const { decision, routed } = await this.#routeOrDeny(ctx, request);
     const tools = request.tools ?? [];
-    const failures: { model: string; attempts: number; error: string }[] = [];
+    const failures: CallFailure[] = [];
     let lastError: unknown;
     for (const candidate of decision.chain) {
       if (!this.#d.breakers.tryAcquire(candidate.provider)) {
@@ -273,11 +279,15 @@ export class ModelRouter {
           if (chunk.type === 'done') {
             this.#d.breakers.onSuccess(candidate.provider);
             const cost = costMicros(this.#d.catalog.get(ctx.tenantId, candidate.modelId).prices, chunk.usage);
-            await this.#d.budget.settle(ctx, reservation.id, cost);
-            await this.#d.audit.append(ctx, {
-              kind: 'llm.call',
-              subject: scopeSubject(request.scope),
-              payload: { model: candidate.modelId, attempts: opened.attempts, fallbacks: failures.length, streamed: true, input_tokens: chunk.usage.inputTokens, output_tokens: chunk.usage.outputTokens, cached_tokens: chunk.usage.cachedInputTokens, cost_micros: cost, reserved_micros: candidate.maxCostMicros, stop_reason: chunk.stopReason },
+            await this.#d.budget.settleRecording(ctx, {
+              reservationId: reservation.id,
+              chargedMicros: cost,
+              before: [routed],
+              after: [{
+                kind: 'llm.call',
+                subject: scopeSubject(request.scope),
+                payload: { model: candidate.modelId, attempts: opened.attempts, fallbacks: failures.length, streamed: true, input_tokens: chunk.usage.inputTokens, output_tokens: chunk.usage.outputTokens, cached_tokens: chunk.usage.cachedInputTokens, cost_micros: cost, reserved_micros: candidate.maxCostMicros, stop_reason: chunk.stopReason },
+              }],
             });
             yield chunk;
             return;
@@ -288,13 +298,12 @@ export class ModelRouter {
         throw new ProviderBadResponseError(candidate.provider, 'stream ended without a done chunk');
       } catch (error) {
         if (error instanceof ProviderError && error.retryable) this.#d.breakers.onFailure(candidate.provider);
-        await this.#d.budget.settle(ctx, reservation.id, candidate.maxCostMicros);
         failures.push({ model: candidate.modelId, attempts: opened.attempts, error: isAppError(error) ? error.code : 'UNKNOWN' });
-        await this.#auditFailure(ctx, request, failures);
+        await this.#d.budget.settleRecording(ctx, { reservationId: reservation.id, chargedMicros: candidate.maxCostMicros, before: [routed], after: [failureEntry(request, failures)] });
         throw error;
       }
     }
-    await this.#auditFailure(ctx, request, failures);
+    await this.#auditFailure(ctx, { request, routed, failures });
     if (lastError instanceof ProviderAbortedError) throw lastError;
     throw new ModelCallFailedError(failures, lastError);
   }
@@ -310,10 +319,13 @@ export class ModelRouter {
     };
   }
 
-  /** Explains, audits the decision, and throws when it is a denial or has no model. */
-  async #routeOrDeny(ctx: TenantContext, request: ModelRequest): Promise<RoutingDecision> {
+  /**
+   * Explains and returns the decision with its audit entry, which the caller commits with the
+   * call's charge (or its failure); a denial or an empty chain is audited here and thrown.
+   */
+  async #routeOrDeny(ctx: TenantContext, request: ModelRequest): Promise<{ decision: RoutingDecision; routed: AuditEntryInput }> {
     const decision = await this.explain(ctx, request);
-    await this.#d.audit.append(ctx, {
+    const routed: AuditEntryInput = {
       kind: 'model.routed',
       subject: scopeSubject(request.scope),
       payload: {
@@ -326,10 +338,13 @@ export class ModelRouter {
         denied: decision.denied ?? null,
         reasons: [...decision.reasons, ...decision.complexity.reasons],
       },
-    });
-    if (decision.denied !== undefined) throw new RoutingDeniedError(decision.denied);
-    if (decision.chain.length === 0) throw new ModelCallFailedError([]);
-    return decision;
+    };
+    if (decision.denied !== undefined || decision.chain.length === 0) {
+      await this.#d.audit.append(ctx, routed);
+      if (decision.denied !== undefined) throw new RoutingDeniedError(decision.denied);
+      throw new ModelCallFailedError([]);
+    }
+    return { decision, routed };
   }
 
   /**
@@ -372,12 +387,9 @@ export class ModelRouter {
     }
   }
 
-  async #auditFailure(ctx: TenantContext, request: ModelRequest, failures: readonly { model: string; attempts: number; error: string }[]): Promise<void> {
-    await this.#d.audit.append(ctx, {
-      kind: 'llm.failed',
-      subject: scopeSubject(request.scope),
-      payload: { tried: failures.map((f) => `${f.model}:${String(f.attempts)}:${f.error}`), attempts: failures.reduce((n, f) => n + f.attempts, 0) },
-    });
+  async #auditFailure(ctx: TenantContext, failed: { request: ModelRequest; routed: AuditEntryInput; failures: readonly CallFailure[] }): Promise<void> {
+    await this.#d.audit.append(ctx, failed.routed);
+    await this.#d.audit.append(ctx, failureEntry(failed.request, failed.failures));
   }
 
   #outputCap(request: ModelRequest, entry: ModelEntry): number {
@@ -386,6 +398,20 @@ export class ModelRouter {
 }
 
 const price = (e: ModelEntry): number => e.prices.inputPerMillionUsd + e.prices.outputPerMillionUsd;
+
+interface CallFailure {
+  readonly model: string;
+  readonly attempts: number;
+  readonly error: string;
+}
+
+function failureEntry(request: ModelRequest, failures: readonly CallFailure[]): AuditEntryInput {
+  return {
+    kind: 'llm.failed',
+    subject: scopeSubject(request.scope),
+    payload: { tried: failures.map((f) => `${f.model}:${String(f.attempts)}:${f.error}`), attempts: failures.reduce((n, f) => n + f.attempts, 0) },
+  };
+}
 
 function scopeSubject(scope: CallScope | undefined): Record<string, string> {
   return {

@@ -1,3 +1,4 @@
+import type { AuditEntryInput } from '../../infra/audit/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 
 /** Which budgets a call draws on (the budget engine's scope reference). */
@@ -14,7 +15,11 @@ export interface CallScope {
 export interface RouterBudget {
   pressure(ctx: TenantContext, scope?: CallScope): Promise<{ readonly utilisation: number; readonly budgetId: string | undefined }>;
   reserve(ctx: TenantContext, request: { amountMicros: number; kind: 'llm'; item: string; scope?: CallScope }): Promise<{ readonly id: string }>;
-  settle(ctx: TenantContext, reservationId: string, chargedMicros: number): Promise<unknown>;
+  /** Settles at the real cost; the `before`/`after` audit entries commit in the same transaction as the charge. */
+  settleRecording(
+    ctx: TenantContext,
+    charge: { reservationId: string; chargedMicros: number; before?: readonly AuditEntryInput[]; after?: readonly AuditEntryInput[] },
+  ): Promise<unknown>;
   release(ctx: TenantContext, reservationId: string): Promise<boolean>;
 }
 

@@ -43,6 +43,12 @@ export class TtlCache<TValue> {
     this.#loading.delete(key);
   }
 
+  /** Forgets every entry (and any load in progress). */
+  clear(): void {
+    this.#entries.clear();
+    this.#loading.clear();
+  }
+
   /** The cached value, or the result of `load` (shared with concurrent callers for the same key). */
   async getOrLoad(key: string, load: () => Promise<TValue>): Promise<TValue> {
     const cached = this.get(key);
