@@ -91,6 +91,8 @@ export class BudgetService implements AsyncDisposable {
   /** The latest budget amounts this process has seen, per lease key: routing pressure and lease sizing. */
   readonly #seen: TtlCache<readonly BudgetRecord[]>;
   #sweeper: NodeJS.Timeout | undefined;
+  /** Lease give-backs running off the callers' path; `close` waits for them. */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(deps: BudgetServiceDeps) {
     this.#store = deps.store;
@@ -240,11 +242,14 @@ export class BudgetService implements AsyncDisposable {
     const finished = this.#leases?.finish(reservationId, Math.min(chargedMicros, carved?.work.amountMicros ?? 0));
     const outcome =
       carved && finished
-        ? await this.#store.settleFromLease(ctx.tenantId, { leaseId: finished.lease.id, work: carved.work, chargedMicros, closeLease: finished.closeLease, now }, recordCharge)
+        ? await this.#store.settleFromLease(ctx.tenantId, { leaseId: finished.lease.id, work: carved.work, chargedMicros, now }, recordCharge)
         : await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now }, recordCharge);
     if (!outcome) throw new ReservationNotOpenError(reservationId);
-    this.#seen.set(leaseKey(ctx.tenantId, outcome.reservation.scope), outcome.budgets);
-    for (const crossing of outcome.crossings) await this.#onCrossing(ctx, crossing, outcome.reservation);
+    // A charge on an open lease touches no budget row (its budgets come back empty); others report them.
+    if (!carved || outcome.budgets.length > 0) this.#seen.set(leaseKey(ctx.tenantId, outcome.reservation.scope), outcome.budgets);
+    // The last work of a retired lease closes it, off the caller's path.
+    if (finished?.closeLease) this.#background(this.#giveBack(finished.lease, { returnMicros: 0, close: true }));
+    for (const crossing of outcome.crossings) await this.#onCrossing(ctx, crossing, outcome.reservation.scope);
     return outcome;
   }
 
@@ -252,7 +257,7 @@ export class BudgetService implements AsyncDisposable {
   async release(ctx: TenantContext, reservationId: string): Promise<boolean> {
     const finished = this.#leases?.finish(reservationId, 0);
     if (!finished) return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
-    if (finished.closeLease) await this.#giveBack(finished.lease, { returnMicros: 0, close: true });
+    if (finished.closeLease) this.#background(this.#giveBack(finished.lease, { returnMicros: 0, close: true }));
     return true;
   }
 
@@ -261,6 +266,7 @@ export class BudgetService implements AsyncDisposable {
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.#sweeper = undefined;
     await this.#retireLeases(undefined);
+    await Promise.all(this.#pending);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -306,15 +312,26 @@ export class BudgetService implements AsyncDisposable {
     const outcome = await this.#store.reserve(ctx.tenantId, { id: this.#ids.next('res'), amountMicros: size, kind: 'lease', item: 'lease', scope: work.scope }, now);
     if (!outcome.ok) return;
     this.#seen.set(key, outcome.budgets);
-    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, now.getTime());
+    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, now.getTime());
     this.#startSweeper();
   }
 
-  /** Returns an unused part of a lease, or closes it; a failure only delays that until the reaper. */
+  /**
+   * Returns an unused part of a lease, or closes it: its charges move into spent, which may cross
+   * alert thresholds. A failure only delays the give-back until the reaper releases the lease.
+   */
   async #giveBack(lease: Lease, what: { returnMicros: number; close: boolean }): Promise<void> {
     if (!what.close && what.returnMicros <= 0) return;
     try {
-      await this.#store.shrinkLease(lease.tenantId, { leaseId: lease.id, amountMicros: what.returnMicros, close: what.close }, this.#clock.now());
+      if (!what.close) {
+        await this.#store.shrinkLease(lease.tenantId, { leaseId: lease.id, amountMicros: what.returnMicros }, this.#clock.now());
+        return;
+      }
+      const closed = await this.#store.closeLease(lease.tenantId, lease.id, this.#clock.now());
+      if (!closed) return;
+      const ctx = systemContext(asTenantId(lease.tenantId), 'budget-lease');
+      this.#seen.set(lease.key, closed.budgets);
+      for (const crossing of closed.crossings) await this.#onCrossing(ctx, crossing, lease.scope);
     } catch (error) {
       this.#log.warn('budget.lease-return-failed', { tenantId: lease.tenantId, leaseId: lease.id, error: error instanceof Error ? error.message : String(error) });
     }
@@ -331,6 +348,11 @@ export class BudgetService implements AsyncDisposable {
     }
   }
 
+  #background(work: Promise<void>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+
   /** While leases are open, retires the aged ones every lease lifetime, so an idle process does not hold headroom. */
   #startSweeper(): void {
     if (this.#sweeper) return;
@@ -345,7 +367,7 @@ export class BudgetService implements AsyncDisposable {
       }
       for (const key of expired) {
         const retired = leases.retire(key);
-        if (retired) void this.#giveBack(retired.lease, retired);
+        if (retired) this.#background(this.#giveBack(retired.lease, retired));
       }
     }, this.#leaseMaxAgeMs);
     this.#sweeper.unref();
@@ -397,7 +419,8 @@ export class BudgetService implements AsyncDisposable {
     return { ...e, roi: e.costMicros === 0 ? null : (e.valueMicros - e.costMicros) / e.costMicros };
   }
 
-  async #onCrossing(ctx: TenantContext, crossing: ThresholdCrossing, reservation: Reservation): Promise<void> {
+  /** Fires each threshold a charge crossed; `scope` is the work's (a sub-agent's budget kills its task). */
+  async #onCrossing(ctx: TenantContext, crossing: ThresholdCrossing, scope: BudgetScopeRef): Promise<void> {
     const b = crossing.budget;
     for (const level of [75, 90, 100].filter((l) => l > crossing.fromLevel && l <= crossing.toLevel)) {
       const message = `Budget ${b.scope}:${b.scopeId} reached ${String(level)} % (${usd(b.spentMicros)} of ${usd(b.limitMicros)})`;
@@ -409,12 +432,12 @@ export class BudgetService implements AsyncDisposable {
       if (level === 75) {
         await this.#store.addNotification(ctx.tenantId, { id: this.#ids.next('ntf'), budgetId: b.id, level, message, createdAt: this.#clock.now() });
       }
-      if (level === 100) await this.#cancel(ctx, { budget: b, reservation, reason: message });
+      if (level === 100) await this.#cancel(ctx, { budget: b, scope, reason: message });
     }
   }
 
-  async #cancel(ctx: TenantContext, what: { budget: BudgetRecord; reservation: Reservation; reason: string }): Promise<void> {
-    const { budget: b, reservation, reason } = what;
+  async #cancel(ctx: TenantContext, what: { budget: BudgetRecord; scope: BudgetScopeRef; reason: string }): Promise<void> {
+    const { budget: b, scope, reason } = what;
     switch (b.scope) {
       case 'tenant':
         await this.#canceller.cancelTenantTasks(ctx, reason);
@@ -427,7 +450,7 @@ export class BudgetService implements AsyncDisposable {
         break;
       case 'subagent':
         // A sub-agent runs inside a task: exhausting its budget kills that task.
-        if (reservation.scope.taskId !== undefined) await this.#canceller.cancelTask(ctx, reservation.scope.taskId, reason);
+        if (scope.taskId !== undefined) await this.#canceller.cancelTask(ctx, scope.taskId, reason);
         break;
     }
     await this.#audit.append(ctx, { kind: 'budget.work_cancelled', subject: { budget_id: b.id }, payload: { scope: b.scope, scope_id: b.scopeId, reason } });

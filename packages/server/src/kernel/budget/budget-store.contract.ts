@@ -119,7 +119,7 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect(await store.settle(a, { reservationId: 'res_new', chargedMicros: 30, now: late })).toBeDefined();
     });
 
-    it('carves work from a lease: each charge moves from the lease to spent, and closing returns the rest', async () => {
+    it('records charges carved from a lease, and moves them into spent when the lease closes', async () => {
       const store = makeStore();
       const t = uniqueTenant();
       const now = at('2030-01-10T12:00:00Z');
@@ -128,41 +128,48 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect(lease.ok).toBe(true);
       const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
       const work = (id: string, amountMicros: number) => ({ id, amountMicros, kind: 'llm' as const, item: 'm', scope: {}, budgetIds });
-      const first = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w1', 100), chargedMicros: 80, closeLease: false, now });
-      expect(first.budgets[0]).toMatchObject({ spentMicros: 80, reservedMicros: 420 });
-      // A charge above what the work reserved takes only the reserved part out of the lease.
-      const second = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w2', 100), chargedMicros: 150, closeLease: false, now });
-      expect(second.budgets[0]).toMatchObject({ spentMicros: 230, reservedMicros: 320 });
-      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 100, close: false }, now)).toBe(true);
-      expect((await store.list(t, now))[0]).toMatchObject({ reservedMicros: 220 });
+      const first = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w1', 100), chargedMicros: 80, now });
+      // The lease's reservation covers the charge: no budget row moves yet.
+      expect(first.budgets).toEqual([]);
+      await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w2', 100), chargedMicros: 150, now });
+      // Listed, the charges count as spent already, out of what the lease holds.
+      expect((await store.list(t, now))[0]).toMatchObject({ spentMicros: 230, reservedMicros: 270, leasedMicros: 270 });
+      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 100 }, now)).toBe(true);
+      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 1000 }, now)).toBe(false);
+      expect((await store.list(t, now))[0]).toMatchObject({ reservedMicros: 170, leasedMicros: 170 });
       // A lease is never settled as work.
       expect(await store.settle(t, { reservationId: 'res_lease', chargedMicros: 1, now })).toBeUndefined();
-      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 0, close: true }, now)).toBe(true);
-      expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 0, close: true }, now)).toBe(false);
-      expect((await store.list(t, now))[0]).toMatchObject({ spentMicros: 230, reservedMicros: 0 });
+      const closed = await store.closeLease(t, 'res_lease', now);
+      expect(closed?.budgets[0]).toMatchObject({ spentMicros: 230, reservedMicros: 0 });
+      expect(closed?.crossings).toEqual([]);
+      expect(await store.closeLease(t, 'res_lease', now)).toBeUndefined();
+      expect((await store.list(t, now))[0]).toMatchObject({ spentMicros: 230, reservedMicros: 0, leasedMicros: 0 });
       expect(await store.costs(t, 'tenant', {})).toEqual([{ key: t, costMicros: 230, count: 2 }]);
     });
 
-    it('closes a lease with its last charge, and still records a charge whose lease the reaper released', async () => {
+    it('reports the thresholds a lease crosses when it closes, and charges straight to spent once the reaper released it', async () => {
       const store = makeStore();
       const t = uniqueTenant();
       const early = at('2030-01-10T12:00:00Z');
       const late = at('2030-01-10T12:10:00Z');
       await store.upsert(t, { id: 'bud_t', scope: 'tenant', scopeId: t, period: 'total', limitMicros: 1000 }, early);
-      const lease = await store.reserve(t, { id: 'res_l1', amountMicros: 400, kind: 'lease', item: 'lease', scope: {} }, early);
+      const lease = await store.reserve(t, { id: 'res_l1', amountMicros: 900, kind: 'lease', item: 'lease', scope: {} }, early);
       const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
-      const closing = await store.settleFromLease(t, {
-        leaseId: 'res_l1', work: { id: 'res_w1', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 60, closeLease: true, now: early,
-      });
-      expect(closing.budgets[0]).toMatchObject({ spentMicros: 60, reservedMicros: 0 });
-      expect(await store.shrinkLease(t, { leaseId: 'res_l1', amountMicros: 0, close: true }, early)).toBe(false);
+      await store.settleFromLease(t, { leaseId: 'res_l1', work: { id: 'res_w1', amountMicros: 800, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 760, now: early });
+      const closed = await store.closeLease(t, 'res_l1', early);
+      expect(closed?.crossings).toEqual([expect.objectContaining({ fromLevel: 0, toLevel: 75 })]);
 
-      await store.reserve(t, { id: 'res_l2', amountMicros: 300, kind: 'lease', item: 'lease', scope: {} }, early);
+      await store.reserve(t, { id: 'res_l2', amountMicros: 200, kind: 'lease', item: 'lease', scope: {} }, early);
+      await store.settleFromLease(t, { leaseId: 'res_l2', work: { id: 'res_w2', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 40, now: early });
+      // The reaper releases a lease as closing does: its charges into spent, its hold out of reserved.
       expect(await store.releaseStale(at('2030-01-10T12:05:00Z'), late)).toEqual([{ tenantId: t, released: 1 }]);
+      expect((await store.list(t, late))[0]).toMatchObject({ spentMicros: 800, reservedMicros: 0 });
       const afterReap = await store.settleFromLease(t, {
-        leaseId: 'res_l2', work: { id: 'res_w2', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 50, closeLease: false, now: late,
+        leaseId: 'res_l2', work: { id: 'res_w3', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 60, now: late,
       });
-      expect(afterReap.budgets[0]).toMatchObject({ spentMicros: 110, reservedMicros: 0 });
+      expect(afterReap.budgets[0]).toMatchObject({ spentMicros: 860, reservedMicros: 0 });
+      // 86 % is still the 75 % level it already reached.
+      expect(afterReap.crossings).toEqual([]);
     });
 
     it('keeps tenants apart', async () => {

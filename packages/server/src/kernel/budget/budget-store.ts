@@ -26,6 +26,17 @@ export interface BudgetView extends BudgetRecord {
   readonly leasedMicros: number;
 }
 
+/** A budget as listed: charges on open leases counted as spent, and taken out of what the leases hold. */
+export function withPending(budget: BudgetRecord, leases: { leasedMicros: number; pendingMicros: number }): BudgetView {
+  const { leasedMicros, pendingMicros } = leases;
+  return {
+    ...budget,
+    spentMicros: budget.spentMicros + pendingMicros,
+    reservedMicros: Math.max(0, budget.reservedMicros - pendingMicros),
+    leasedMicros: Math.max(0, leasedMicros - pendingMicros),
+  };
+}
+
 /** Which budgets a piece of work draws on, beside the tenant's own (the hierarchy). */
 export interface BudgetScopeRef {
   readonly agentId?: string;
@@ -105,19 +116,23 @@ export interface BudgetStore {
   settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean>;
   /**
-   * Records the charge of work carved from an open lease (a `lease` reservation): the work's own
-   * settled row, `charged` added to spent, and the part the work had reserved (at most
-   * `min(charged, work.amountMicros)`) moved out of the lease and of the budgets' reserved amount.
-   * If the lease is no longer open (the reaper released it), the charge is still recorded.
-   * `closeLease` releases what the lease still holds in the same transaction.
+   * Records the charge of work carved from a lease (a `lease` reservation). While the lease is
+   * open the charge is only recorded: the lease's reservation covers it, and `closeLease` moves
+   * the lease's charges into spent. If the lease is closed already (the reaper released it), the
+   * charge goes straight into spent (`budgets` and `crossings` then say what moved).
    */
   settleFromLease(
     tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
     within?: WithinTransaction,
   ): Promise<SettleOutcome>;
-  /** Returns `amountMicros` of an open lease to its budgets; `close` releases the lease. @returns false when it is not open. */
-  shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean>;
+  /** Gives `amountMicros` an open lease holds unused back to its budgets. @returns false when it is not open or holds less. */
+  shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean>;
+  /**
+   * Closes an open lease: its charges move into spent and what it held leaves reserved (`release`
+   * does the same for a lease). @returns undefined when it is not open.
+   */
+  closeLease(tenantId: string, leaseId: string, now: Date): Promise<{ budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } | undefined>;
   /**
    * Releases, in every tenant, reservations still open that were made before `before` (their
    * process died between reserve and settle); returns how many, per tenant.

@@ -23,6 +23,7 @@ export interface Lease {
   readonly id: string;
   readonly key: string;
   readonly tenantId: string;
+  readonly scope: BudgetScopeRef;
   readonly budgetIds: readonly string[];
   /** What the store holds for this lease, as far as this process knows. */
   held: number;
@@ -78,8 +79,9 @@ export class HeadroomLeases {
   }
 
   /** Makes a fresh lease the key's current one (the caller retired the previous one first). */
-  open(key: string, lease: { id: string; tenantId: string; budgetIds: readonly string[]; amountMicros: number }, nowMs: number): void {
-    this.#current.set(key, { id: lease.id, key, tenantId: lease.tenantId, budgetIds: lease.budgetIds, held: lease.amountMicros, inFlight: 0, openedAtMs: nowMs, retiring: false });
+  open(key: string, lease: Pick<Lease, 'id' | 'tenantId' | 'scope' | 'budgetIds'> & { amountMicros: number }, nowMs: number): void {
+    const { id, tenantId, scope, budgetIds, amountMicros } = lease;
+    this.#current.set(key, { id, key, tenantId, scope, budgetIds, held: amountMicros, inFlight: 0, openedAtMs: nowMs, retiring: false });
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   type SettleOutcome,
   type ThresholdCrossing,
   type WithinTransaction,
+  withPending,
 } from './budget-store.js';
 
 interface StoredReservation extends Reservation {
@@ -91,11 +92,16 @@ export class InMemoryBudgetStore implements BudgetStore {
     const state = this.#tenant(tenantId);
     this.#rollover(state, now);
     const order = ['tenant', 'agent', 'task', 'subagent'];
-    const leases = [...state.reservations.values()].filter((r) => r.kind === 'lease' && r.status === 'open');
+    const reservations = [...state.reservations.values()];
+    const leases = reservations.filter((r) => r.kind === 'lease' && r.status === 'open');
+    const pendingOf = (leaseId: string) => reservations.filter((r) => r.leaseId === leaseId && r.status === 'settled').reduce((n, r) => n + r.chargedMicros, 0);
     return Promise.resolve(
       [...state.budgets.values()]
         .sort((a, b) => order.indexOf(a.scope) - order.indexOf(b.scope) || a.scopeId.localeCompare(b.scopeId))
-        .map((b) => ({ ...b, leasedMicros: leases.filter((l) => l.budgetIds.includes(b.id)).reduce((n, l) => n + l.amountMicros, 0) })),
+        .map((b) => {
+          const covering = leases.filter((l) => l.budgetIds.includes(b.id));
+          return withPending(b, { leasedMicros: covering.reduce((n, l) => n + l.amountMicros, 0), pendingMicros: covering.reduce((n, l) => n + pendingOf(l.id), 0) });
+        }),
     );
   }
 
@@ -133,39 +139,39 @@ export class InMemoryBudgetStore implements BudgetStore {
 
   async settleFromLease(
     tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
     within?: WithinTransaction,
   ): Promise<SettleOutcome> {
-    const { leaseId, work, chargedMicros, closeLease, now } = charge;
+    const { leaseId, work, chargedMicros, now } = charge;
     const state = this.#tenant(tenantId);
     const lease = state.reservations.get(leaseId);
-    let unreserve = 0;
-    if (lease?.kind === 'lease' && lease.status === 'open') {
-      const consumed = Math.min(chargedMicros, work.amountMicros, lease.amountMicros);
-      const left = lease.amountMicros - consumed;
-      unreserve = closeLease ? consumed + left : consumed;
-      state.reservations.set(leaseId, closeLease ? { ...lease, amountMicros: left, status: 'released', settledAt: now } : { ...lease, amountMicros: left });
-    }
     state.reservations.set(work.id, { ...work, leaseId, createdAt: now, status: 'settled', chargedMicros, settledAt: now });
-    const outcome: SettleOutcome = { reservation: work, chargedMicros, ...this.#charge(state, { budgetIds: work.budgetIds, unreserve, charged: chargedMicros }) };
+    const leaseOpen = lease?.kind === 'lease' && lease.status === 'open';
+    const moved = leaseOpen ? { budgets: [], crossings: [] } : this.#charge(state, { budgetIds: work.budgetIds, unreserve: 0, charged: chargedMicros });
+    const outcome: SettleOutcome = { reservation: work, chargedMicros, ...moved };
     await within?.(undefined, outcome);
     return outcome;
   }
 
-  shrinkLease(tenantId: string, request: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean> {
+  shrinkLease(tenantId: string, request: { leaseId: string; amountMicros: number }): Promise<boolean> {
     const state = this.#tenant(tenantId);
     const lease = state.reservations.get(request.leaseId);
-    if (lease?.kind !== 'lease' || lease.status !== 'open') return Promise.resolve(false);
-    const returned = request.close ? lease.amountMicros : Math.min(lease.amountMicros, request.amountMicros);
-    state.reservations.set(
-      lease.id,
-      request.close ? { ...lease, amountMicros: lease.amountMicros - returned, status: 'released', settledAt: now } : { ...lease, amountMicros: lease.amountMicros - returned },
-    );
+    if (lease?.kind !== 'lease' || lease.status !== 'open' || lease.amountMicros < request.amountMicros) return Promise.resolve(false);
+    state.reservations.set(lease.id, { ...lease, amountMicros: lease.amountMicros - request.amountMicros });
     for (const id of lease.budgetIds) {
       const b = state.budgets.get(id);
-      if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - returned) });
+      if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - request.amountMicros) });
     }
     return Promise.resolve(true);
+  }
+
+  closeLease(tenantId: string, leaseId: string, now: Date): Promise<{ budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } | undefined> {
+    const state = this.#tenant(tenantId);
+    const lease = state.reservations.get(leaseId);
+    if (lease?.kind !== 'lease' || lease.status !== 'open') return Promise.resolve(undefined);
+    const charged = [...state.reservations.values()].filter((r) => r.leaseId === leaseId && r.status === 'settled').reduce((n, r) => n + r.chargedMicros, 0);
+    state.reservations.set(leaseId, { ...lease, status: 'released', chargedMicros: charged, settledAt: now });
+    return Promise.resolve(this.#charge(state, { budgetIds: lease.budgetIds, unreserve: lease.amountMicros, charged }));
   }
 
   /** Moves `charged` into spent and `unreserve` out of reserved on each budget; reports alert rises. */
@@ -187,17 +193,18 @@ export class InMemoryBudgetStore implements BudgetStore {
     return { budgets, crossings };
   }
 
-  release(tenantId: string, reservationId: string, now: Date): Promise<boolean> {
+  async release(tenantId: string, reservationId: string, now: Date): Promise<boolean> {
     const state = this.#tenant(tenantId);
     const reservation = state.reservations.get(reservationId);
-    if (reservation?.status !== 'open') return Promise.resolve(false);
+    if (reservation?.status !== 'open') return false;
+    if (reservation.kind === 'lease') return (await this.closeLease(tenantId, reservationId, now)) !== undefined;
     reservation.status = 'released';
     reservation.settledAt = now;
     for (const id of reservation.budgetIds) {
       const b = state.budgets.get(id);
       if (b) state.budgets.set(id, { ...b, reservedMicros: Math.max(0, b.reservedMicros - reservation.amountMicros) });
     }
-    return Promise.resolve(true);
+    return true;
   }
 
   async releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]> {

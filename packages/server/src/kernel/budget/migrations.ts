@@ -73,6 +73,8 @@ alter table budget_reservations add constraint budget_reservations_kind_check ch
 alter table budget_reservations add column lease_id text;
 -- Open reservations and leases: what the reaper and the leased amounts in budget listings read.
 create index budget_reservations_open on budget_reservations (tenant_id, created_at) where status = 'open';
+-- The charges of one lease, summed when it closes.
+create index budget_reservations_lease on budget_reservations (tenant_id, lease_id) where lease_id is not null;
 `,
   },
 ];

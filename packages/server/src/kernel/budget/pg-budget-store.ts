@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 
 import { isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
@@ -20,6 +20,7 @@ import {
   type SettleOutcome,
   type ThresholdCrossing,
   type WithinTransaction,
+  withPending,
 } from './budget-store.js';
 
 interface BudgetRow {
@@ -55,8 +56,8 @@ class ReservationRefused extends Error {
 
 const COLUMNS = sql`id, scope, scope_id, period, period_start, limit_micros, spent_micros, reserved_micros, alert_level`;
 
-/** The alert level of budget row `b` once `charged` is added to its spent amount (75/90/100 % of the limit). */
-const alertLevelAfter = (charged: number) => sql`greatest(b.alert_level, case
+/** The alert level of budget row `b` once `charged` (an SQL expression) is added to its spent amount (75/90/100 % of the limit). */
+const alertLevelAfter = (charged: RawBuilder<unknown> | number) => sql`greatest(b.alert_level, case
   when b.limit_micros = 0 then case when b.spent_micros + ${charged} > 0 then 100 else 0 end
   when b.spent_micros + ${charged} >= b.limit_micros then 100
   when (b.spent_micros + ${charged}) * 10 >= b.limit_micros * 9 then 90
@@ -64,6 +65,7 @@ const alertLevelAfter = (charged: number) => sql`greatest(b.alert_level, case
   else 0 end)`;
 
 type SettledBudgetRow = BudgetRow & { previous_level: number | string };
+
 
 /** Budgets after a charge, and each alert level that rose (seen by exactly this charge, as its rows were locked). */
 function chargedBudgets(rows: readonly SettledBudgetRow[]): { budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } {
@@ -131,11 +133,19 @@ export class PgBudgetStore implements BudgetStore {
   async list(tenantId: string, now: Date): Promise<BudgetView[]> {
     await this.#ensureRolledOver(tenantId, now);
     return this.#tx(tenantId, async (tx) => {
-      const result = await sql<BudgetRow & { leased_micros: string | number }>`
-        select ${COLUMNS}, (select coalesce(sum(r.amount_micros), 0) from budget_reservations r
-                            where r.tenant_id = ${tenantId} and r.status = 'open' and r.kind = 'lease' and budget_limits.id = any(r.budget_ids)) as leased_micros
-        from budget_limits where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
-      return result.rows.map((row) => ({ ...toRecord(row), leasedMicros: Number(row.leased_micros) }));
+      // Charges on open leases are not in spent yet (the lease's reservation covers them until it
+      // closes); the listing counts them in, so it shows what was spent to the call.
+      const result = await sql<BudgetRow & { leased_micros: string | number | null; pending_micros: string | number | null }>`
+        select ${COLUMNS}, l.leased as leased_micros, l.pending as pending_micros
+        from budget_limits left join lateral (
+          select sum(r.amount_micros) as leased,
+                 sum((select coalesce(sum(c.charged_micros), 0) from budget_reservations c
+                      where c.tenant_id = r.tenant_id and c.lease_id = r.id and c.status = 'settled')) as pending
+          from budget_reservations r
+          where r.tenant_id = ${tenantId} and r.status = 'open' and r.kind = 'lease' and budget_limits.id = any(r.budget_ids)
+        ) l on true
+        where tenant_id = ${tenantId} order by scope, scope_id`.execute(tx);
+      return result.rows.map((row) => withPending(toRecord(row), { leasedMicros: Number(row.leased_micros ?? 0), pendingMicros: Number(row.pending_micros ?? 0) }));
     });
   }
 
@@ -259,9 +269,14 @@ export class PgBudgetStore implements BudgetStore {
 
   async release(tenantId: string, reservationId: string, now: Date): Promise<boolean> {
     return this.#tx(tenantId, async (tx) => {
+      const open = await sql<{ kind: string }>`
+        select kind from budget_reservations where tenant_id = ${tenantId} and id = ${reservationId} and status = 'open' for update`.execute(tx);
+      const kind = open.rows[0]?.kind;
+      if (kind === undefined) return false;
+      if (kind === 'lease') return (await this.#closeLease(tx, { tenantId, leaseId: reservationId, now })) !== undefined;
       const closed = await sql<{ budget_ids: string[]; amount_micros: string | number }>`
         update budget_reservations set status = 'released', charged_micros = 0, settled_at = ${now}
-        where tenant_id = ${tenantId} and id = ${reservationId} and status = 'open'
+        where tenant_id = ${tenantId} and id = ${reservationId}
         returning budget_ids, amount_micros`.execute(tx);
       const row = closed.rows[0];
       if (!row) return false;
@@ -275,85 +290,108 @@ export class PgBudgetStore implements BudgetStore {
 
   async settleFromLease(
     tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; closeLease: boolean; now: Date },
+    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
     within?: WithinTransaction,
   ): Promise<SettleOutcome> {
-    const { leaseId, work, chargedMicros: charged, closeLease, now } = charge;
-    const consumed = Math.min(charged, work.amountMicros);
+    const { leaseId, work, chargedMicros: charged, now } = charge;
     return this.#tx(tenantId, async (tx) => {
-      // One statement: lock the lease's budgets in id order, then take the consumed part out of
-      // the lease (closing it if asked), record the work as a settled reservation, and move the
-      // amount from reserved to spent. Budgets are locked before the lease row (the `count` makes
-      // the lease update wait for `locked`), as in shrinkLease, so work settling concurrently on
-      // one lease queues on the budget rows instead of deadlocking. A lease the reaper already
-      // released gave its headroom back, so then only spent moves.
+      // While the lease is open the charge is only recorded (the lease's reservation covers it on
+      // every budget, and closing the lease moves the charges into spent), so work on a lease
+      // writes one new row and touches no shared row: the key-share lock only keeps the lease
+      // from being closed until this charge is committed, so the close counts it. If the lease
+      // was already closed (the reaper released it), the charge goes straight into spent.
       const result = await sql<{ rows: SettledBudgetRow[] }>`
-        with locked as (
-          select b.id, b.alert_level from budget_limits b
-          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) order by b.id for update of b
-        ), lease as (
-          update budget_reservations set
-            amount_micros = greatest(amount_micros - ${consumed}, 0),
-            status = case when ${closeLease} then 'released' else status end,
-            charged_micros = case when ${closeLease} then 0 else charged_micros end,
-            settled_at = case when ${closeLease} then ${now}::timestamptz else settled_at end
+        with lease as (
+          select id from budget_reservations
           where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
-            and (select count(*) from locked) >= 0
-          returning amount_micros as left_micros
+          for key share
         ), ins as (
           insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
           values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
                   ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
+        ), locked as (
+          select b.id, b.alert_level from budget_limits b
+          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) and not exists (select 1 from lease)
+          order by b.id for update of b
         ), upd as (
-          update budget_limits b set
-            reserved_micros = greatest(b.reserved_micros - (select coalesce(sum(${consumed} + case when ${closeLease} then left_micros else 0 end), 0) from lease), 0),
-            spent_micros = b.spent_micros + ${charged},
-            alert_level = ${alertLevelAfter(charged)},
-            updated_at = ${now}
+          update budget_limits b set spent_micros = b.spent_micros + ${charged}, alert_level = ${alertLevelAfter(sql`${charged}::bigint`)}, updated_at = ${now}
           from locked l
           where b.tenant_id = ${tenantId} and b.id = l.id
           returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
         )
         select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
-      const { budgets, crossings } = chargedBudgets(result.rows[0]?.rows ?? []);
-      const outcome: SettleOutcome = { reservation: work, chargedMicros: charged, budgets, crossings };
+      const outcome: SettleOutcome = { reservation: work, chargedMicros: charged, ...chargedBudgets(result.rows[0]?.rows ?? []) };
       await within?.(tx, outcome);
       return outcome;
     });
   }
 
-  async shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number; close: boolean }, now: Date): Promise<boolean> {
-    const { leaseId, amountMicros, close } = lease;
+  async shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean> {
+    const { leaseId, amountMicros } = lease;
     return this.#tx(tenantId, async (tx) => {
-      // Budgets first, then the lease row, as in settleFromLease. Closing returns whatever the
-      // lease still holds, whatever this process believes it is.
-      const result = await sql<{ returned: string | number | null }>`
-        with ids as (
-          select budget_ids from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease'
+      // The lease row first, then its budgets in id order, as when it is closed.
+      const result = await sql<{ updated: string | number }>`
+        with lease as (
+          update budget_reservations r set amount_micros = r.amount_micros - ${amountMicros}
+          where r.tenant_id = ${tenantId} and r.id = ${leaseId} and r.kind = 'lease' and r.status = 'open' and r.amount_micros >= ${amountMicros}
+          returning r.budget_ids
         ), locked as (
-          select b.id from budget_limits b, ids
-          where b.tenant_id = ${tenantId} and b.id = any(ids.budget_ids) order by b.id for update of b
-        ), cur as (
-          select case when ${close} then amount_micros else least(amount_micros, ${amountMicros}) end as returned
-          from budget_reservations where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
-            and (select count(*) from locked) >= 0
-          for update
-        ), lease as (
-          update budget_reservations r set
-            amount_micros = r.amount_micros - cur.returned,
-            status = case when ${close} then 'released' else r.status end,
-            charged_micros = case when ${close} then 0 else r.charged_micros end,
-            settled_at = case when ${close} then ${now}::timestamptz else r.settled_at end
-          from cur where r.tenant_id = ${tenantId} and r.id = ${leaseId}
-          returning r.id
+          select b.id from budget_limits b, lease
+          where b.tenant_id = ${tenantId} and b.id = any(lease.budget_ids) order by b.id for update of b
         ), upd as (
-          update budget_limits b set reserved_micros = greatest(b.reserved_micros - cur.returned, 0), updated_at = ${now}
-          from locked l, cur where b.tenant_id = ${tenantId} and b.id = l.id
+          update budget_limits b set reserved_micros = greatest(b.reserved_micros - ${amountMicros}, 0), updated_at = ${now}
+          from locked l where b.tenant_id = ${tenantId} and b.id = l.id
           returning b.id
         )
-        select (select returned from cur) as returned, (select count(*) from lease) as closed, (select count(*) from upd) as updated`.execute(tx);
-      return result.rows[0]?.returned !== null && result.rows[0]?.returned !== undefined;
+        select (select count(*) from lease) as updated, (select count(*) from upd) as budgets`.execute(tx);
+      return Number(result.rows[0]?.updated ?? 0) === 1;
     });
+  }
+
+  async closeLease(tenantId: string, leaseId: string, now: Date): Promise<{ budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } | undefined> {
+    return this.#tx(tenantId, (tx) => this.#closeLease(tx, { tenantId, leaseId, now }));
+  }
+
+  /**
+   * Closes an open lease: its charges move into spent, what it held leaves reserved, alert levels
+   * rise. Two statements: the first locks the lease row, which waits for charges still being
+   * committed on it (they hold a key-share lock), so the second, with a fresh snapshot, counts
+   * every one of them.
+   */
+  async #closeLease(
+    tx: DbTransaction,
+    lease: { tenantId: string; leaseId: string; now: Date },
+  ): Promise<{ budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } | undefined> {
+    const { tenantId, leaseId, now } = lease;
+    const locked = await sql<{ amount_micros: string | number }>`
+      select amount_micros from budget_reservations
+      where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open' for update`.execute(tx);
+    const row = locked.rows[0];
+    if (!row) return undefined;
+    const held = Number(row.amount_micros);
+    const result = await sql<{ rows: SettledBudgetRow[] }>`
+      with charges as (
+        select coalesce(sum(charged_micros), 0)::bigint as total from budget_reservations
+        where tenant_id = ${tenantId} and lease_id = ${leaseId} and status = 'settled'
+      ), closed as (
+        update budget_reservations r set status = 'released', charged_micros = charges.total, settled_at = ${now}
+        from charges where r.tenant_id = ${tenantId} and r.id = ${leaseId}
+        returning r.budget_ids
+      ), locked as (
+        select b.id, b.alert_level from budget_limits b, closed
+        where b.tenant_id = ${tenantId} and b.id = any(closed.budget_ids) order by b.id for update of b
+      ), upd as (
+        update budget_limits b set
+          reserved_micros = greatest(b.reserved_micros - ${held}, 0),
+          spent_micros = b.spent_micros + charges.total,
+          alert_level = ${alertLevelAfter(sql`charges.total`)},
+          updated_at = ${now}
+        from locked l, charges
+        where b.tenant_id = ${tenantId} and b.id = l.id
+        returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
+      )
+      select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
+    return chargedBudgets(result.rows[0]?.rows ?? []);
   }
 
   async releaseStale(before: Date, now: Date): Promise<{ tenantId: string; released: number }[]> {
