@@ -31,5 +31,6 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - start;
+await budget.close();
 await db.close();
 process.stdout.write(`${JSON.stringify({ ops, ms })}\n`);

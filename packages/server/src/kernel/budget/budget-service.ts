@@ -238,27 +238,37 @@ export class BudgetService implements AsyncDisposable {
       for (const entry of after) await this.#audit.append(ctx, entry, inTx);
     };
     const now = this.#clock.now();
-    const carved = this.#leases?.carved(reservationId);
-    const finished = this.#leases?.finish(reservationId, Math.min(chargedMicros, carved?.work.amountMicros ?? 0));
-    const outcome =
-      carved && finished
-        ? await this.#store.settleFromLease(ctx.tenantId, { leaseId: finished.lease.id, work: carved.work, chargedMicros, now }, recordCharge)
-        : await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now }, recordCharge);
+    const carved = this.#leases?.claim(reservationId);
+    let outcome: SettleOutcome | undefined;
+    if (carved) {
+      // The work stays in flight on its lease until its charge is committed, so the lease cannot
+      // close before this charge is there to be counted.
+      try {
+        outcome = await this.#store.settleFromLease(ctx.tenantId, { leaseId: carved.lease.id, work: carved.work, chargedMicros, now }, recordCharge);
+      } finally {
+        this.#finishCarved(reservationId, Math.min(chargedMicros, carved.work.amountMicros));
+      }
+    } else {
+      outcome = await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now }, recordCharge);
+    }
     if (!outcome) throw new ReservationNotOpenError(reservationId);
     // A charge on an open lease touches no budget row (its budgets come back empty); others report them.
     if (!carved || outcome.budgets.length > 0) this.#seen.set(leaseKey(ctx.tenantId, outcome.reservation.scope), outcome.budgets);
-    // The last work of a retired lease closes it, off the caller's path.
-    if (finished?.closeLease) this.#background(this.#giveBack(finished.lease, { returnMicros: 0, close: true }));
     for (const crossing of outcome.crossings) await this.#onCrossing(ctx, crossing, outcome.reservation.scope);
     return outcome;
   }
 
   /** Returns a reservation unused (the work failed or never started). */
   async release(ctx: TenantContext, reservationId: string): Promise<boolean> {
-    const finished = this.#leases?.finish(reservationId, 0);
-    if (!finished) return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
-    if (finished.closeLease) this.#background(this.#giveBack(finished.lease, { returnMicros: 0, close: true }));
+    if (!this.#leases?.claim(reservationId)) return this.#store.release(ctx.tenantId, reservationId, this.#clock.now());
+    this.#finishCarved(reservationId, 0);
     return true;
+  }
+
+  /** Ends carved work; the last work of a retired lease closes it, off the caller's path. */
+  #finishCarved(reservationId: string, consumedMicros: number): void {
+    const finished = this.#leases?.finish(reservationId, consumedMicros);
+    if (finished?.closeLease) this.#background(this.#giveBack(finished.lease, { returnMicros: 0, close: true }));
   }
 
   /** Hands every lease of this process back to the store (work still in flight closes its lease when it settles). */

@@ -54,6 +54,7 @@ export class HeadroomLeases {
   readonly #policy: LeasePolicy;
   readonly #current = new Map<string, Lease>();
   readonly #carved = new Map<string, CarvedWork>();
+  readonly #claimed = new Set<string>();
 
   constructor(policy: LeasePolicy) {
     this.#policy = policy;
@@ -107,8 +108,15 @@ export class HeadroomLeases {
     return [...this.#current.keys()];
   }
 
-  carved(reservationId: string): CarvedWork | undefined {
-    return this.#carved.get(reservationId);
+  /**
+   * Takes carved work for settling or releasing: it stays in flight on its lease (which cannot
+   * close meanwhile) until `finish`, but a second claim finds nothing, so it settles once.
+   */
+  claim(reservationId: string): CarvedWork | undefined {
+    const carved = this.#carved.get(reservationId);
+    if (!carved || this.#claimed.has(reservationId)) return undefined;
+    this.#claimed.add(reservationId);
+    return carved;
   }
 
   /**
@@ -119,6 +127,7 @@ export class HeadroomLeases {
     const carved = this.#carved.get(reservationId);
     if (!carved) return undefined;
     this.#carved.delete(reservationId);
+    this.#claimed.delete(reservationId);
     const { lease, work } = carved;
     lease.inFlight -= work.amountMicros;
     lease.held -= Math.min(consumedMicros, work.amountMicros);

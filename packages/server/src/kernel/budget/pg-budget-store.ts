@@ -297,14 +297,14 @@ export class PgBudgetStore implements BudgetStore {
     return this.#tx(tenantId, async (tx) => {
       // While the lease is open the charge is only recorded (the lease's reservation covers it on
       // every budget, and closing the lease moves the charges into spent), so work on a lease
-      // writes one new row and touches no shared row: the key-share lock only keeps the lease
-      // from being closed until this charge is committed, so the close counts it. If the lease
-      // was already closed (the reaper released it), the charge goes straight into spent.
+      // writes one new row and locks no shared row. Its process closes a lease only once all
+      // work carved from it has settled, and the reaper only long after any work could still
+      // run, so no close misses this row. If the lease was closed already (the reaper released
+      // it), the charge goes straight into spent.
       const result = await sql<{ rows: SettledBudgetRow[] }>`
         with lease as (
           select id from budget_reservations
           where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
-          for key share
         ), ins as (
           insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
           values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
@@ -354,9 +354,8 @@ export class PgBudgetStore implements BudgetStore {
 
   /**
    * Closes an open lease: its charges move into spent, what it held leaves reserved, alert levels
-   * rise. Two statements: the first locks the lease row, which waits for charges still being
-   * committed on it (they hold a key-share lock), so the second, with a fresh snapshot, counts
-   * every one of them.
+   * rise. The first statement locks the lease row (so two closers cannot both apply it), the
+   * second sums its charges with a fresh snapshot.
    */
   async #closeLease(
     tx: DbTransaction,
