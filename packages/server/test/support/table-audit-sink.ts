@@ -35,4 +35,16 @@ export class TableAuditSink implements AuditSink {
       { tx: options.tx },
     );
   }
+
+  async appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[], options: { tx?: DbTransaction } = {}): Promise<AuditReceipt[]> {
+    return this.#db.withTenant(
+      ctx.tenantId,
+      async (tx) => {
+        const receipts: AuditReceipt[] = [];
+        for (const entry of entries) receipts.push(await this.append(ctx, entry, { tx }));
+        return receipts;
+      },
+      { tx: options.tx },
+    );
+  }
 }

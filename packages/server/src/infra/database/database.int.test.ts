@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { asTenantId } from '../../shared/context/index.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { APP_ROLE } from './database.js';
+import { allSettledInTransaction, APP_ROLE, type DbTransaction } from './database.js';
 import { findTenantTablesWithoutRls, migrate, MigrationChecksumError, MigrationFailedError, tenantRlsSql, type Migration } from './migrator.js';
 import { describeEachDatabase } from './testing/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -53,6 +53,41 @@ describeEachDatabase('Database', [notes], (getDb, engine) => {
     const all = await db.withSystem((tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').execute());
     expect(all.map((row) => row.body)).not.toContain('kept?');
     expect(all.map((row) => row.body)).not.toContain('smuggled');
+  });
+
+  it('rolls a transaction back whole when a statement sent behind others fails', async () => {
+    const db = getDb();
+    const notes = (tx: DbTransaction) => tx.$extendTables<NotesTables>();
+    const attempt = db.withTenant(tenantA, async (tx) => {
+      // Sent together (pipelined on PostgreSQL): the good insert is on the wire before the bad one fails.
+      await allSettledInTransaction([
+        notes(tx).insertInto('notes').values({ tenant_id: tenantA, body: 'sent first' }).execute(),
+        sql`select 1 / 0`.execute(tx),
+      ] as const);
+    });
+    await expect(attempt).rejects.toThrow(/division by zero/);
+    const all = await db.withSystem((tx) => notes(tx).selectFrom('notes').select('body').execute());
+    expect(all.map((row) => row.body)).not.toContain('sent first');
+  });
+
+  it('waits for every part of concurrent work before rolling back, so no statement runs outside the transaction', async () => {
+    const db = getDb();
+    const notes = (tx: DbTransaction) => tx.$extendTables<NotesTables>();
+    const attempt = db.withTenant(tenantA, async (tx) => {
+      const failsAtOnce = sql`select 1 / 0`.execute(tx);
+      // Writes just after the failure is known: while a caller that did not wait would be rolling back.
+      const writesLater = failsAtOnce.then(
+        () => undefined,
+        async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          await notes(tx).insertInto('notes').values({ tenant_id: tenantA, body: 'late writer' }).execute();
+        },
+      );
+      await allSettledInTransaction([failsAtOnce, writesLater] as const);
+    });
+    await expect(attempt).rejects.toThrow(/division by zero/);
+    const all = await db.withSystem((tx) => notes(tx).selectFrom('notes').select('body').execute());
+    expect(all.map((row) => row.body)).not.toContain('late writer');
   });
 
   it('finds no tenant table without row-level security', async () => {

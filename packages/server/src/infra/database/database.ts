@@ -26,7 +26,21 @@ export interface DatabaseDeps {
   readonly engine: DatabaseEngine;
   readonly dialect: PostgresDialect;
   readonly schema: string;
+  /** The connections write queries without waiting for earlier answers (pg pipeline mode). */
+  readonly pipelined?: boolean;
   readonly onClose?: () => Promise<void>;
+}
+
+/**
+ * Awaits work sent together on one transaction's connection: its results, or, once every part
+ * has settled, the first failure. It never rejects early, so no part is still issuing statements
+ * when the caller rolls the transaction back (they would then run outside it).
+ */
+export async function allSettledInTransaction<const T extends readonly Promise<unknown>[]>(parts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /**
@@ -39,6 +53,7 @@ export class Database implements AsyncDisposable {
   readonly schema: string;
   readonly kysely: Db;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #pipelined: boolean;
   #closed = false;
 
   constructor(deps: DatabaseDeps) {
@@ -46,6 +61,7 @@ export class Database implements AsyncDisposable {
     this.schema = deps.schema;
     this.kysely = new Kysely<NoTables>({ dialect: deps.dialect });
     this.#onClose = deps.onClose;
+    this.#pipelined = deps.pipelined ?? false;
   }
 
   /** Runs `work` in a transaction scoped to `tenantId`, as the RLS-bound application role. */
@@ -56,8 +72,15 @@ export class Database implements AsyncDisposable {
   ): Promise<T> {
     if (options.tx) return work(options.tx);
     return this.kysely.transaction().execute(async (tx) => {
-      await sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(tx);
-      return work(tx);
+      const scoped = sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(tx);
+      if (!this.#pipelined) {
+        await scoped;
+        return work(tx);
+      }
+      // Pipelined, the scope travels with begin and the work's first statement; the server runs
+      // them in order, so the work never runs unscoped, and a failed scope fails the transaction.
+      const [result] = await allSettledInTransaction([work(tx), scoped] as const);
+      return result;
     });
   }
 

@@ -6,6 +6,7 @@
 export {
   APP_ROLE,
   Database,
+  allSettledInTransaction,
   TENANT_SETTING,
   type DatabaseEngine,
   type Db,

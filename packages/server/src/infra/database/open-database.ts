@@ -8,6 +8,7 @@ import { ConflictError, ServiceUnavailableError } from '../../shared/errors/inde
 import { lockDataDir } from './data-dir-lock.js';
 import { Database } from './database.js';
 import { PGlitePool } from './pglite-pool.js';
+import { PipelinedPostgresDialect } from './pipelined-dialect.js';
 import { prepareStatementsOnConnect } from './prepared-statements.js';
 
 const INT8_OID = 20;
@@ -86,12 +87,15 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
     connectionString: url,
     max: poolSize,
     options: `-c search_path=${schema}`,
+    // Queries are written as they are issued: a transaction's begin, tenant scope and first
+    // statement share one round trip (see PipelinedPostgresDialect).
+    pipeline: true,
     types: { getTypeParser: typeParserFor as typeof pg.types.getTypeParser },
   });
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);
   prepareStatementsOnConnect(pool);
-  const database = new Database({ engine: 'postgres', schema, dialect: new PostgresDialect({ pool }) });
+  const database = new Database({ engine: 'postgres', schema, dialect: new PipelinedPostgresDialect({ pool }), pipelined: true });
   try {
     if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);
     await database.ping();

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { InMemoryAuditSink } from '../../infra/audit/index.js';
 import type { Database } from '../../infra/database/index.js';
@@ -104,14 +104,31 @@ describe('BudgetService', () => {
       await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
       for (let i = 0; i < 20; i++) await spend(service, ctx, 100);
       const rows = await reservationRows(ctx);
-      // The first reservation learns the budget's amounts; then one lease of 16 reservations' worth, then another.
-      expect(rows.filter((r) => r.kind === 'lease')).toHaveLength(2);
+      // The first reservation learns the budget's amounts; then one lease of 64 reservations' worth serves the rest.
+      expect(rows.filter((r) => r.kind === 'lease')).toHaveLength(1);
       expect(rows.filter((r) => r.kind === 'llm' && r.status === 'settled')).toHaveLength(20);
       expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 2000 });
       await service.close();
       expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 2000, reservedMicros: 0 });
       expect((await reservationRows(ctx)).filter((r) => r.status === 'open')).toEqual([]);
       expect(audit.entries.filter((e) => e.entry.kind === 'budget.charged')).toHaveLength(20);
+    });
+
+    it('leases the next slice in the background once half of the current one is used, so no call waits for a lease', async () => {
+      const { service, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      // One reservation learns the amounts, then a lease of 64 calls' worth; 33 calls leave less than half of it free.
+      for (let i = 0; i < 34; i++) await spend(service, ctx, 100);
+      await vi.waitFor(async () => {
+        const leases = (await reservationRows(ctx)).filter((r) => r.kind === 'lease');
+        expect(leases).toHaveLength(2);
+        // The successor took over and the first was closed: its charges moved into spent.
+        expect(leases.filter((r) => r.status === 'open')).toHaveLength(1);
+      });
+      for (let i = 0; i < 10; i++) await spend(service, ctx, 100);
+      await service.close();
+      expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 44 * 100, reservedMicros: 0 });
+      expect((await reservationRows(ctx)).filter((r) => r.status === 'open')).toEqual([]);
     });
 
     it('near the limit reserves each piece of work in the store, so every last micro-dollar can be spent', async () => {

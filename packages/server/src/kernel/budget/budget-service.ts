@@ -91,8 +91,10 @@ export class BudgetService implements AsyncDisposable {
   /** The latest budget amounts this process has seen, per lease key: routing pressure and lease sizing. */
   readonly #seen: TtlCache<readonly BudgetRecord[]>;
   #sweeper: NodeJS.Timeout | undefined;
-  /** Lease give-backs running off the callers' path; `close` waits for them. */
+  /** Lease renewals and give-backs running off the callers' path; `close` waits for them. */
   readonly #pending = new Set<Promise<void>>();
+  /** Set by `close`: no lease is renewed in the background any more. */
+  #closing = false;
 
   constructor(deps: BudgetServiceDeps) {
     this.#store = deps.store;
@@ -213,29 +215,24 @@ export class BudgetService implements AsyncDisposable {
     if (!Number.isSafeInteger(chargedMicros) || chargedMicros < 0) {
       throw new ValidationError('charge must be a non-negative integer of micro-USD', { field: 'charged_micros' });
     }
+    // The work's own entries and its charge commit together, in one ledger write.
     const recordCharge: WithinTransaction = async (tx, settled) => {
-      const inTx = tx === undefined ? {} : { tx };
-      for (const entry of before) await this.#audit.append(ctx, entry, inTx);
-      await this.#audit.append(
-        ctx,
-        {
-          kind: 'budget.charged',
-          subject: {
-            reservation_id: reservationId,
-            ...(settled.reservation.scope.taskId === undefined ? {} : { task_id: settled.reservation.scope.taskId }),
-          },
-          payload: {
-            kind: settled.reservation.kind,
-            item: settled.reservation.item,
-            charged_micros: chargedMicros,
-            reserved_micros: settled.reservation.amountMicros,
-            budget_ids: settled.reservation.budgetIds.join(','),
-            agent_id: settled.reservation.scope.agentId ?? null,
-          },
+      const charged: AuditEntryInput = {
+        kind: 'budget.charged',
+        subject: {
+          reservation_id: reservationId,
+          ...(settled.reservation.scope.taskId === undefined ? {} : { task_id: settled.reservation.scope.taskId }),
         },
-        inTx,
-      );
-      for (const entry of after) await this.#audit.append(ctx, entry, inTx);
+        payload: {
+          kind: settled.reservation.kind,
+          item: settled.reservation.item,
+          charged_micros: chargedMicros,
+          reserved_micros: settled.reservation.amountMicros,
+          budget_ids: settled.reservation.budgetIds.join(','),
+          agent_id: settled.reservation.scope.agentId ?? null,
+        },
+      };
+      await this.#audit.appendAll(ctx, [...before, charged, ...after], tx === undefined ? {} : { tx });
     };
     const now = this.#clock.now();
     const carved = this.#leases?.claim(reservationId);
@@ -273,8 +270,11 @@ export class BudgetService implements AsyncDisposable {
 
   /** Hands every lease of this process back to the store (work still in flight closes its lease when it settles). */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    // A renewal still under way may open a lease: let it, then hand that one back too.
+    await Promise.all(this.#pending);
     await this.#retireLeases(undefined);
     await Promise.all(this.#pending);
   }
@@ -294,35 +294,54 @@ export class BudgetService implements AsyncDisposable {
     const key = leaseKey(ctx.tenantId, work.scope);
     const carve = () => leases.take(key, { ...work, budgetIds: [] }, this.#clock.now().getTime());
     const carved = carve();
-    if (carved) return carved;
-    const opening = this.#opening.get(key);
-    if (opening) {
-      await opening;
-      return carve();
+    if (carved) {
+      // Lease the successor while this one still has room, off the caller's path.
+      if (!this.#closing && !this.#opening.has(key) && leases.dueForRenewal(key, now.getTime())) {
+        this.#background(this.#singleFlightOpen(ctx, { key, work, now, renewing: true }).catch((error: unknown) => {
+          this.#log.warn('budget.lease-renewal-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+        }));
+      }
+      return carved;
     }
-    const open = this.#openLease(ctx, { key, work, now });
-    this.#opening.set(key, open);
-    try {
-      await open;
-    } finally {
-      this.#opening.delete(key);
-    }
+    await this.#singleFlightOpen(ctx, { key, work, now, renewing: false });
     return carve();
   }
 
-  async #openLease(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date }): Promise<void> {
-    const { key, work, now } = at;
+  /** Opens a lease for `key`, or joins the opening already under way (concurrent misses share one store call). */
+  async #singleFlightOpen(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<void> {
+    const opening = this.#opening.get(at.key);
+    if (opening) return opening;
+    const open = this.#openLease(ctx, at);
+    this.#opening.set(at.key, open);
+    try {
+      await open;
+    } finally {
+      this.#opening.delete(at.key);
+    }
+  }
+
+  /**
+   * Leases a new slice for `key`. Replacing a spent or aged lease, it first gives back what the
+   * old one holds unused, so this process never refuses itself; renewing one that still has
+   * room, it leases first and swaps after, so work keeps flowing from the old one meanwhile.
+   */
+  async #openLease(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<void> {
+    const { key, work, now, renewing } = at;
     const leases = this.#leases;
     if (!leases) return;
-    // Give back what the old lease holds unused first, so this process never refuses itself.
-    const retired = leases.retire(key);
-    if (retired) await this.#giveBack(retired.lease, retired);
+    if (!renewing) {
+      const retired = leases.retire(key);
+      if (retired) await this.#giveBack(retired.lease, retired);
+    }
     const size = leases.sizeFor(work.amountMicros, freeMicros(this.#seen.get(key)));
     if (size === undefined) return;
     const outcome = await this.#store.reserve(ctx.tenantId, { id: this.#ids.next('res'), amountMicros: size, kind: 'lease', item: 'lease', scope: work.scope }, now);
     if (!outcome.ok) return;
     this.#seen.set(key, outcome.budgets);
-    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, now.getTime());
+    // No await between retiring the old lease and opening the new one: work never finds neither.
+    const replaced = leases.retire(key);
+    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, this.#clock.now().getTime());
+    if (replaced) this.#background(this.#giveBack(replaced.lease, replaced));
     this.#startSweeper();
   }
 

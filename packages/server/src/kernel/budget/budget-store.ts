@@ -99,8 +99,11 @@ export interface BudgetNotification {
   readonly createdAt: Date;
 }
 
-/** Runs inside the store's transaction (so an audit entry commits with the charge it records). */
-export type WithinTransaction = (tx: DbTransaction | undefined, outcome: SettleOutcome) => Promise<void>;
+/**
+ * Runs inside the store's transaction (so an audit entry commits with the charge it records),
+ * given what is charged. It may run while the charge's own statement is still in flight.
+ */
+export type WithinTransaction = (tx: DbTransaction | undefined, charged: Pick<SettleOutcome, 'reservation' | 'chargedMicros'>) => Promise<void>;
 
 /**
  * Persistence of budgets, reservations and charges. `reserve` and `settle` are atomic across

@@ -15,9 +15,14 @@ export interface LeasePolicy {
   readonly maxFreeShare: number;
   /** Age after which a lease takes no new work and is returned (bounds how long a new budget or limit takes to apply). */
   readonly maxAgeMs: number;
+  /**
+   * Once less than this share of a lease is free (or it has lived this share of its lifetime),
+   * the next one is leased in the background, so no call waits for a lease to open.
+   */
+  readonly renewAtShare: number;
 }
 
-export const DEFAULT_LEASE_POLICY: LeasePolicy = { minFreeMultiple: 128, maxWorkPerLease: 16, maxFreeShare: 1 / 64, maxAgeMs: 5_000 };
+export const DEFAULT_LEASE_POLICY: LeasePolicy = { minFreeMultiple: 128, maxWorkPerLease: 64, maxFreeShare: 1 / 64, maxAgeMs: 5_000, renewAtShare: 0.5 };
 
 export interface Lease {
   readonly id: string;
@@ -25,6 +30,8 @@ export interface Lease {
   readonly tenantId: string;
   readonly scope: BudgetScopeRef;
   readonly budgetIds: readonly string[];
+  /** What the lease held when it opened. */
+  readonly size: number;
   /** What the store holds for this lease, as far as this process knows. */
   held: number;
   /** What work carved from the lease has reserved and not yet settled or released. */
@@ -82,7 +89,15 @@ export class HeadroomLeases {
   /** Makes a fresh lease the key's current one (the caller retired the previous one first). */
   open(key: string, lease: Pick<Lease, 'id' | 'tenantId' | 'scope' | 'budgetIds'> & { amountMicros: number }, nowMs: number): void {
     const { id, tenantId, scope, budgetIds, amountMicros } = lease;
-    this.#current.set(key, { id, key, tenantId, scope, budgetIds, held: amountMicros, inFlight: 0, openedAtMs: nowMs, retiring: false });
+    this.#current.set(key, { id, key, tenantId, scope, budgetIds, size: amountMicros, held: amountMicros, inFlight: 0, openedAtMs: nowMs, retiring: false });
+  }
+
+  /** Whether the key's current lease is running low or getting old, so its successor should be leased now. */
+  dueForRenewal(key: string, nowMs: number): boolean {
+    const lease = this.#current.get(key);
+    if (!lease) return false;
+    const free = lease.held - lease.inFlight;
+    return free < lease.size * this.#policy.renewAtShare || nowMs - lease.openedAtMs >= this.#policy.maxAgeMs * this.#policy.renewAtShare;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 
-import { isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
+import { allSettledInTransaction, isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
 import {
   periodStart,
@@ -301,7 +301,7 @@ export class PgBudgetStore implements BudgetStore {
       // work carved from it has settled, and the reaper only long after any work could still
       // run, so no close misses this row. If the lease was closed already (the reaper released
       // it), the charge goes straight into spent.
-      const result = await sql<{ rows: SettledBudgetRow[] }>`
+      const charging = sql<{ rows: SettledBudgetRow[] }>`
         with lease as (
           select id from budget_reservations
           where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
@@ -320,9 +320,10 @@ export class PgBudgetStore implements BudgetStore {
           returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
         )
         select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
-      const outcome: SettleOutcome = { reservation: work, chargedMicros: charged, ...chargedBudgets(result.rows[0]?.rows ?? []) };
-      await within?.(tx, outcome);
-      return outcome;
+      // What is charged is known before the statement answers, so the caller's entries (the
+      // ledger's head lock first) go out right behind it: on a pipelined connection, one round trip.
+      const [result] = await allSettledInTransaction([charging, within?.(tx, { reservation: work, chargedMicros: charged }) ?? Promise.resolve()] as const);
+      return { reservation: work, chargedMicros: charged, ...chargedBudgets(result.rows[0]?.rows ?? []) };
     });
   }
 

@@ -123,6 +123,18 @@ export class LedgerService implements AuditSink {
     return this.#groupCommit.submit(ctx.tenantId, entry);
   }
 
+  /**
+   * Appends `entries` in order under one head lock and one write: in the caller's transaction
+   * with `tx`, else in a transaction of their own. All are validated before any is written.
+   * @throws the errors of `append`; nothing is appended.
+   */
+  async appendAll(ctx: TenantContext, inputs: readonly AuditEntryInput[], options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt[]> {
+    const entries = inputs.map((input) => validateEntry(ctx, input, this.#limits));
+    if (entries.length === 0) return [];
+    const key = this.#keys.current() ?? (await this.#keys.active());
+    return this.#db.withTenant(ctx.tenantId, (tx) => this.#writeBatch(tx, { tenantId: ctx.tenantId, key }, entries), { tx: options.tx });
+  }
+
   async #writeBatch(tx: DbTransaction, target: { tenantId: string; key: LedgerSigningKey }, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
     return writeBatch(tx, { ...this.#batchDeps, ...target }, entries);
   }
