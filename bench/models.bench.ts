@@ -1,18 +1,20 @@
 import { fileURLToPath } from 'node:url';
 
-import { InMemoryAuditSink } from '../packages/server/src/infra/audit/index.js';
+import { randomBytes } from 'node:crypto';
+
+import { InMemoryAuditSink, type AuditSink } from '../packages/server/src/infra/audit/index.js';
 import type { Database } from '../packages/server/src/infra/database/index.js';
 import { openTestDatabase, type TestEngine } from '../packages/server/src/infra/database/testing/index.js';
 import { BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../packages/server/src/kernel/budget/index.js';
+import { LedgerService, ledgerMigrations } from '../packages/server/src/kernel/ledger/index.js';
 import { CircuitBreakers, ModelCatalog, ModelRouter } from '../packages/server/src/kernel/model-router/index.js';
 import { OpenAiProvider } from '../packages/server/src/runtime/providers/index.js';
-import { FakeVendorServer } from '../packages/server/src/runtime/providers/testing/fake-vendor-server.js';
-import { openAiStream } from '../packages/server/src/runtime/providers/testing/vendor-wire.js';
 import { asTenantId, systemContext } from '../packages/server/src/shared/context/index.js';
 import { UlidIdGenerator } from '../packages/server/src/shared/ids/index.js';
 import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/index.js';
 import { percentile, timeAtRate, timeConcurrent, timeEach, type BenchSuite } from './harness.js';
 import { runTsWorker } from '../packages/server/test/support/ts-worker.js';
+import { startRemoteFakeVendor } from './remote-fake-vendor.js';
 
 const CALLS = 400;
 const WORKER = fileURLToPath(new URL('./models-budget-worker.ts', import.meta.url));
@@ -26,16 +28,24 @@ async function rawCall(url: string): Promise<void> {
   await response.text();
 }
 
-async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite['run']>[0]): Promise<void> {
-  const server = await FakeVendorServer.start();
-  server.always(openAiStream({ text: 'a short answer from the fake vendor' }));
+/**
+ * Router + budget + SDK adapter overhead per call beside a raw fetch of the same fake vendor,
+ * which runs in its own process (a real vendor is remote, so its work must not load this one).
+ * `audit` picks the AuditSink: the in-memory one isolates the router and budget (the goal's
+ * terms); the signed ledger shows what a deployment pays per call on top.
+ */
+async function routerOverhead(engine: TestEngine, audit: 'memory' | 'ledger', record: Parameters<BenchSuite['run']>[0]): Promise<void> {
+  const server = await startRemoteFakeVendor();
   let db: Database | undefined;
+  const label = audit === 'memory' ? engine : `${engine}, signed ledger`;
   try {
-    db = await openTestDatabase(engine, budgetMigrations);
+    db = await openTestDatabase(engine, [...budgetMigrations, ...ledgerMigrations]);
     const clock = new SystemClock();
-    const audit = new InMemoryAuditSink();
+    const ledger = audit === 'ledger' ? new LedgerService({ db, masterKey: randomBytes(32), clock, logger: silentLogger }) : undefined;
+    await ledger?.init();
+    const sink: AuditSink = ledger ?? new InMemoryAuditSink();
     const budget = new BudgetService({
-      store: new PgBudgetStore({ db }), audit, clock, ids: new UlidIdGenerator(), logger: silentLogger,
+      store: new PgBudgetStore({ db }), audit: sink, clock, ids: new UlidIdGenerator(), logger: silentLogger,
       events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
     });
     const ctx = systemContext(asTenantId('tnt_bench'), 'bench');
@@ -45,7 +55,7 @@ async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite[
       catalog: new ModelCatalog({ defaults: [], deploymentOverrides: [{ id: 'openai:bench', tier: 'small', prices: { inputPerMillionUsd: 1, outputPerMillionUsd: 2 } }] }),
       providers: { resolve: () => Promise.resolve(provider) },
       availableProviders: () => ['openai'],
-      budget, audit, clock, logger: silentLogger, breakers: new CircuitBreakers({ clock }),
+      budget, audit: sink, clock, logger: silentLogger, breakers: new CircuitBreakers({ clock }),
     });
     const request = { messages: [{ role: 'user' as const, content: 'hi' }], model: 'openai:bench', maxOutputTokens: 100 };
     // Warm up both paths (JIT, connection pools, SDK client).
@@ -58,13 +68,13 @@ async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite[
     for (const p of [50, 99]) {
       const overhead = percentile(routed, p) - percentile(raw, p);
       record({
-        name: `[${engine}] router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
+        name: `[${label}] router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
         baselineName: `raw fetch to fake vendor p${String(p)}`, baseline: percentile(raw, p),
         goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
       });
     }
     record({
-      name: `[${engine}] SDK adapter alone p50 (no router, no budget)`, value: percentile(direct, 50), unit: 'ms',
+      name: `[${label}] SDK adapter alone p50 (no router, no budget)`, value: percentile(direct, 50), unit: 'ms',
       baselineName: 'raw fetch p50', baseline: percentile(raw, 50),
     });
     // Throughput: how many routed calls per second the stack sustains with 16 in flight.
@@ -76,11 +86,11 @@ async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite[
     await timeConcurrent(total, 16, () => rawCall(server.url));
     const rawPerSecond = total / ((performance.now() - rawStarted) / 1000);
     record({
-      name: `[${engine}] routed calls/s (16 in flight)`, value: perSecond, unit: 'calls/s',
+      name: `[${label}] routed calls/s (16 in flight)`, value: perSecond, unit: 'calls/s',
       baselineName: 'raw fetch calls/s', baseline: rawPerSecond, goal: '>= 1000 calls/s', met: perSecond >= 1000,
     });
     record({
-      name: `[${engine}] routed p99 under that load`, value: percentile(concurrent, 99), unit: 'ms',
+      name: `[${label}] routed p99 under that load`, value: percentile(concurrent, 99), unit: 'ms',
       baselineName: 'routed p50 under that load', baseline: percentile(concurrent, 50),
     });
     // The goal's own terms: calls arriving at a steady 1,000/s, routed against raw, same rate.
@@ -89,7 +99,7 @@ async function routerOverhead(engine: TestEngine, record: Parameters<BenchSuite[
     for (const p of [50, 99]) {
       const overhead = percentile(routedAtRate, p) - percentile(rawAtRate, p);
       record({
-        name: `[${engine}] overhead p${String(p)} at a steady 1,000 calls/s`, value: overhead, unit: 'ms',
+        name: `[${label}] overhead p${String(p)} at a steady 1,000 calls/s`, value: overhead, unit: 'ms',
         baselineName: `raw fetch p${String(p)} at 1,000 calls/s`, baseline: percentile(rawAtRate, p),
         goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
       });
@@ -137,13 +147,14 @@ async function reservationThroughput(url: string, record: Parameters<BenchSuite[
 export const suite: BenchSuite = {
   name: 'models',
   async run(record) {
-    await routerOverhead('pglite', record);
+    await routerOverhead('pglite', 'memory', record);
     const url = process.env['AETHER_TEST_DATABASE_URL'];
     if (!url) {
       console.log('PostgreSQL figures skipped: set AETHER_TEST_DATABASE_URL');
       return;
     }
-    await routerOverhead('postgres', record);
+    await routerOverhead('postgres', 'memory', record);
+    await routerOverhead('postgres', 'ledger', record);
     await reservationThroughput(url, record);
   },
 };

@@ -24,6 +24,7 @@ import type {
 import { DEFAULT_PRICE_LIST, toolCallPrice, vmSecondsPrice, type PriceList } from './economics.js';
 import { BudgetExhaustedError, ReservationNotOpenError, usd } from './errors.js';
 import { DEFAULT_LEASE_POLICY, HeadroomLeases, leaseKey, type Lease, type LeasePolicy } from './headroom-leases.js';
+import { LeaseChargeBatcher } from './lease-charge-batcher.js';
 import type { BudgetEventSink, TaskCanceller } from './ports.js';
 
 export interface BudgetServiceDeps {
@@ -85,6 +86,7 @@ export class BudgetService implements AsyncDisposable {
   readonly #canceller: TaskCanceller;
   readonly #prices: PriceList;
   readonly #leases: HeadroomLeases | undefined;
+  readonly #leaseCharges: LeaseChargeBatcher;
   readonly #leaseMaxAgeMs: number;
   /** Single-flight lease opening per lease key, so concurrent misses share one store call. */
   readonly #opening = new Map<string, Promise<void>>();
@@ -107,6 +109,7 @@ export class BudgetService implements AsyncDisposable {
     this.#prices = deps.priceList ?? DEFAULT_PRICE_LIST;
     const policy = deps.leases === false ? undefined : { ...DEFAULT_LEASE_POLICY, ...deps.leases };
     this.#leases = policy ? new HeadroomLeases(policy) : undefined;
+    this.#leaseCharges = new LeaseChargeBatcher({ store: deps.store, audit: deps.audit, clock: deps.clock });
     this.#leaseMaxAgeMs = policy?.maxAgeMs ?? DEFAULT_LEASE_POLICY.maxAgeMs;
     this.#seen = new TtlCache({ clock: deps.clock, ttlMs: deps.pressureFreshMs ?? 1_000, maxEntries: 10_000 });
   }
@@ -216,37 +219,23 @@ export class BudgetService implements AsyncDisposable {
       throw new ValidationError('charge must be a non-negative integer of micro-USD', { field: 'charged_micros' });
     }
     // The work's own entries and its charge commit together, in one ledger write.
-    const recordCharge: WithinTransaction = async (tx, settled) => {
-      const charged: AuditEntryInput = {
-        kind: 'budget.charged',
-        subject: {
-          reservation_id: reservationId,
-          ...(settled.reservation.scope.taskId === undefined ? {} : { task_id: settled.reservation.scope.taskId }),
-        },
-        payload: {
-          kind: settled.reservation.kind,
-          item: settled.reservation.item,
-          charged_micros: chargedMicros,
-          reserved_micros: settled.reservation.amountMicros,
-          budget_ids: settled.reservation.budgetIds.join(','),
-          agent_id: settled.reservation.scope.agentId ?? null,
-        },
-      };
-      await this.#audit.appendAll(ctx, [...before, charged, ...after], tx === undefined ? {} : { tx });
-    };
-    const now = this.#clock.now();
+    const entriesOf = (charged: Pick<SettleOutcome, 'reservation' | 'chargedMicros'>): AuditEntryInput[] => [...before, chargedEntry(charged), ...after];
     const carved = this.#leases?.claim(reservationId);
     let outcome: SettleOutcome | undefined;
     if (carved) {
       // The work stays in flight on its lease until its charge is committed, so the lease cannot
       // close before this charge is there to be counted.
       try {
-        outcome = await this.#store.settleFromLease(ctx.tenantId, { leaseId: carved.lease.id, work: carved.work, chargedMicros, now }, recordCharge);
+        const leaseCharge = { leaseId: carved.lease.id, work: carved.work, chargedMicros };
+        outcome = await this.#leaseCharges.submit(ctx, leaseCharge, entriesOf({ reservation: carved.work, chargedMicros }));
       } finally {
         this.#finishCarved(reservationId, Math.min(chargedMicros, carved.work.amountMicros));
       }
     } else {
-      outcome = await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now }, recordCharge);
+      const recordCharge: WithinTransaction = async (tx, charged) => {
+        await this.#audit.appendAll(ctx, entriesOf(charged), tx === undefined ? {} : { tx });
+      };
+      outcome = await this.#store.settle(ctx.tenantId, { reservationId, chargedMicros, now: this.#clock.now() }, recordCharge);
     }
     if (!outcome) throw new ReservationNotOpenError(reservationId);
     // A charge on an open lease touches no budget row (its budgets come back empty); others report them.
@@ -484,6 +473,25 @@ export class BudgetService implements AsyncDisposable {
     }
     await this.#audit.append(ctx, { kind: 'budget.work_cancelled', subject: { budget_id: b.id }, payload: { scope: b.scope, scope_id: b.scopeId, reason } });
   }
+}
+
+/** The `budget.charged` entry of a settled piece of work. */
+function chargedEntry({ reservation, chargedMicros }: Pick<SettleOutcome, 'reservation' | 'chargedMicros'>): AuditEntryInput {
+  return {
+    kind: 'budget.charged',
+    subject: {
+      reservation_id: reservation.id,
+      ...(reservation.scope.taskId === undefined ? {} : { task_id: reservation.scope.taskId }),
+    },
+    payload: {
+      kind: reservation.kind,
+      item: reservation.item,
+      charged_micros: chargedMicros,
+      reserved_micros: reservation.amountMicros,
+      budget_ids: reservation.budgetIds.join(','),
+      agent_id: reservation.scope.agentId ?? null,
+    },
+  };
 }
 
 /** The least any of `budgets` still has free (limit minus spent and reserved): unlimited without budgets, undefined when unknown. */

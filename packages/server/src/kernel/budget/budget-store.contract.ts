@@ -128,10 +128,10 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       expect(lease.ok).toBe(true);
       const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
       const work = (id: string, amountMicros: number) => ({ id, amountMicros, kind: 'llm' as const, item: 'm', scope: {}, budgetIds });
-      const first = await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w1', 100), chargedMicros: 80, now });
+      const [first] = await store.settleFromLeases(t, { charges: [{ leaseId: 'res_lease', work: work('res_w1', 100), chargedMicros: 80 }], now });
       // The lease's reservation covers the charge: no budget row moves yet.
-      expect(first.budgets).toEqual([]);
-      await store.settleFromLease(t, { leaseId: 'res_lease', work: work('res_w2', 100), chargedMicros: 150, now });
+      expect(first?.budgets).toEqual([]);
+      await store.settleFromLeases(t, { charges: [{ leaseId: 'res_lease', work: work('res_w2', 100), chargedMicros: 150 }], now });
       // Listed, the charges count as spent already, out of what the lease holds.
       expect((await store.list(t, now))[0]).toMatchObject({ spentMicros: 230, reservedMicros: 270, leasedMicros: 270 });
       expect(await store.shrinkLease(t, { leaseId: 'res_lease', amountMicros: 100 }, now)).toBe(true);
@@ -155,21 +155,26 @@ export function describeBudgetStoreContract(name: string, makeStore: () => Budge
       await store.upsert(t, { id: 'bud_t', scope: 'tenant', scopeId: t, period: 'total', limitMicros: 1000 }, early);
       const lease = await store.reserve(t, { id: 'res_l1', amountMicros: 900, kind: 'lease', item: 'lease', scope: {} }, early);
       const budgetIds = lease.ok ? lease.reservation.budgetIds : [];
-      await store.settleFromLease(t, { leaseId: 'res_l1', work: { id: 'res_w1', amountMicros: 800, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 760, now: early });
+      await store.settleFromLeases(t, { charges: [{ leaseId: 'res_l1', work: { id: 'res_w1', amountMicros: 800, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 760 }], now: early });
       const closed = await store.closeLease(t, 'res_l1', early);
       expect(closed?.crossings).toEqual([expect.objectContaining({ fromLevel: 0, toLevel: 75 })]);
 
       await store.reserve(t, { id: 'res_l2', amountMicros: 200, kind: 'lease', item: 'lease', scope: {} }, early);
-      await store.settleFromLease(t, { leaseId: 'res_l2', work: { id: 'res_w2', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 40, now: early });
+      await store.settleFromLeases(t, { charges: [{ leaseId: 'res_l2', work: { id: 'res_w2', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 40 }], now: early });
       // The reaper releases a lease as closing does: its charges into spent, its hold out of reserved.
       expect(await store.releaseStale(at('2030-01-10T12:05:00Z'), late)).toEqual([{ tenantId: t, released: 1 }]);
       expect((await store.list(t, late))[0]).toMatchObject({ spentMicros: 800, reservedMicros: 0 });
-      const afterReap = await store.settleFromLease(t, {
-        leaseId: 'res_l2', work: { id: 'res_w3', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 60, now: late,
-      });
-      expect(afterReap.budgets[0]).toMatchObject({ spentMicros: 860, reservedMicros: 0 });
+      // In one batch with a charge on a lease still open, only the released lease's charge moves spent.
+      await store.reserve(t, { id: 'res_l3', amountMicros: 100, kind: 'lease', item: 'lease', scope: {} }, late);
+      const [afterReap, onOpen] = await store.settleFromLeases(t, { charges: [
+        { leaseId: 'res_l2', work: { id: 'res_w3', amountMicros: 100, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 60 },
+        { leaseId: 'res_l3', work: { id: 'res_w4', amountMicros: 50, kind: 'llm', item: 'm', scope: {}, budgetIds }, chargedMicros: 30 },
+      ], now: late });
+      expect(afterReap?.budgets[0]).toMatchObject({ spentMicros: 860, reservedMicros: 100 });
       // 86 % is still the 75 % level it already reached.
-      expect(afterReap.crossings).toEqual([]);
+      expect(afterReap?.crossings).toEqual([]);
+      expect(onOpen).toMatchObject({ chargedMicros: 30, budgets: [], crossings: [] });
+      expect((await store.closeLease(t, 'res_l3', late))?.budgets[0]).toMatchObject({ spentMicros: 890, reservedMicros: 0 });
     });
 
     it('keeps tenants apart', async () => {

@@ -75,6 +75,13 @@ export interface SettleOutcome {
   readonly crossings: readonly ThresholdCrossing[];
 }
 
+/** The charge of one piece of work carved from a lease. */
+export interface LeaseCharge {
+  readonly leaseId: string;
+  readonly work: Reservation & { readonly kind: ChargeKind };
+  readonly chargedMicros: number;
+}
+
 /** The alert thresholds of spec §12, in percent of the limit. */
 export const ALERT_LEVELS = [75, 90, 100] as const;
 
@@ -119,16 +126,14 @@ export interface BudgetStore {
   settle(tenantId: string, charge: { reservationId: string; chargedMicros: number; now: Date }, within?: WithinTransaction): Promise<SettleOutcome | undefined>;
   release(tenantId: string, reservationId: string, now: Date): Promise<boolean>;
   /**
-   * Records the charge of work carved from a lease (a `lease` reservation). While the lease is
-   * open the charge is only recorded: the lease's reservation covers it, and `closeLease` moves
-   * the lease's charges into spent. If the lease is closed already (the reaper released it), the
-   * charge goes straight into spent (`budgets` and `crossings` then say what moved).
+   * Records charges of work carved from leases (`lease` reservations), all in one transaction.
+   * While its lease is open a charge is only recorded: the lease's reservation covers it, and
+   * `closeLease` moves the lease's charges into spent. If a lease is closed already (the reaper
+   * released it), its charges go straight into spent (`budgets` and `crossings` then say what
+   * moved). `within` runs in the same transaction (for the charges' audit entries) and may run
+   * while the charges' statement is still in flight. Outcomes come back in the charges' order.
    */
-  settleFromLease(
-    tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
-    within?: WithinTransaction,
-  ): Promise<SettleOutcome>;
+  settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]>;
   /** Gives `amountMicros` an open lease holds unused back to its budgets. @returns false when it is not open or holds less. */
   shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean>;
   /**

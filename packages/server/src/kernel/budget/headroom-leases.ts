@@ -41,7 +41,7 @@ export interface Lease {
   retiring: boolean;
 }
 
-/** Work carved from a lease; settled through `BudgetStore.settleFromLease`. */
+/** Work carved from a lease; settled through `BudgetStore.settleFromLeases`. */
 export interface CarvedWork {
   readonly lease: Lease;
   readonly work: Reservation & { readonly kind: ChargeKind };

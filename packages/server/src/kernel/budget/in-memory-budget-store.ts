@@ -8,9 +8,9 @@ import {
   type BudgetScopeRef,
   type BudgetStore,
   type BudgetView,
-  type ChargeKind,
   type CostDimension,
   type CostRow,
+  type LeaseCharge,
   type Reservation,
   type ReservationInput,
   type ReserveOutcome,
@@ -19,6 +19,7 @@ import {
   type WithinTransaction,
   withPending,
 } from './budget-store.js';
+import type { DbTransaction } from '../../infra/database/index.js';
 
 interface StoredReservation extends Reservation {
   leaseId?: string;
@@ -137,20 +138,18 @@ export class InMemoryBudgetStore implements BudgetStore {
     return outcome;
   }
 
-  async settleFromLease(
-    tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
-    within?: WithinTransaction,
-  ): Promise<SettleOutcome> {
-    const { leaseId, work, chargedMicros, now } = charge;
+  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]> {
+    const { charges, now } = batch;
+    // The caller's entries first: if they fail, nothing is charged (as a rolled-back transaction).
+    await within?.(undefined);
     const state = this.#tenant(tenantId);
-    const lease = state.reservations.get(leaseId);
-    state.reservations.set(work.id, { ...work, leaseId, createdAt: now, status: 'settled', chargedMicros, settledAt: now });
-    const leaseOpen = lease?.kind === 'lease' && lease.status === 'open';
-    const moved = leaseOpen ? { budgets: [], crossings: [] } : this.#charge(state, { budgetIds: work.budgetIds, unreserve: 0, charged: chargedMicros });
-    const outcome: SettleOutcome = { reservation: work, chargedMicros, ...moved };
-    await within?.(undefined, outcome);
-    return outcome;
+    return charges.map(({ leaseId, work, chargedMicros }): SettleOutcome => {
+      const lease = state.reservations.get(leaseId);
+      state.reservations.set(work.id, { ...work, leaseId, createdAt: now, status: 'settled', chargedMicros, settledAt: now });
+      const leaseOpen = lease?.kind === 'lease' && lease.status === 'open';
+      const moved = leaseOpen ? { budgets: [], crossings: [] } : this.#charge(state, { budgetIds: work.budgetIds, unreserve: 0, charged: chargedMicros });
+      return { reservation: work, chargedMicros, ...moved };
+    });
   }
 
   shrinkLease(tenantId: string, request: { leaseId: string; amountMicros: number }): Promise<boolean> {

@@ -13,8 +13,8 @@ import {
   type BudgetView,
   type ChargeKind,
   type CostDimension,
-  type Reservation,
   type CostRow,
+  type LeaseCharge,
   type ReservationInput,
   type ReserveOutcome,
   type SettleOutcome,
@@ -288,43 +288,58 @@ export class PgBudgetStore implements BudgetStore {
     });
   }
 
-  async settleFromLease(
-    tenantId: string,
-    charge: { leaseId: string; work: Reservation & { readonly kind: ChargeKind }; chargedMicros: number; now: Date },
-    within?: WithinTransaction,
-  ): Promise<SettleOutcome> {
-    const { leaseId, work, chargedMicros: charged, now } = charge;
+  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]> {
+    const { charges, now } = batch;
+    if (charges.length === 0) return [];
     return this.#tx(tenantId, async (tx) => {
-      // While the lease is open the charge is only recorded (the lease's reservation covers it on
-      // every budget, and closing the lease moves the charges into spent), so work on a lease
-      // writes one new row and locks no shared row. Its process closes a lease only once all
-      // work carved from it has settled, and the reaper only long after any work could still
-      // run, so no close misses this row. If the lease was closed already (the reaper released
-      // it), the charge goes straight into spent.
-      const charging = sql<{ rows: SettledBudgetRow[] }>`
-        with lease as (
-          select id from budget_reservations
-          where tenant_id = ${tenantId} and id = ${leaseId} and kind = 'lease' and status = 'open'
-        ), ins as (
-          insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
-          values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
-                  ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
-        ), locked as (
-          select b.id, b.alert_level from budget_limits b
-          where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[]) and not exists (select 1 from lease)
-          order by b.id for update of b
-        ), upd as (
-          update budget_limits b set spent_micros = b.spent_micros + ${charged}, alert_level = ${alertLevelAfter(sql`${charged}::bigint`)}, updated_at = ${now}
-          from locked l
-          where b.tenant_id = ${tenantId} and b.id = l.id
-          returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
-        )
-        select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
-      // What is charged is known before the statement answers, so the caller's entries (the
-      // ledger's head lock first) go out right behind it: on a pipelined connection, one round trip.
-      const [result] = await allSettledInTransaction([charging, within?.(tx, { reservation: work, chargedMicros: charged }) ?? Promise.resolve()] as const);
-      return { reservation: work, chargedMicros: charged, ...chargedBudgets(result.rows[0]?.rows ?? []) };
+      // Work on an open lease writes one new row and locks no shared row: the lease's reservation
+      // covers it on every budget, and closing the lease moves its charges into spent. A process
+      // closes its lease only once all work carved from it has settled, and the reaper only long
+      // after any work could still run, so no close misses these rows. One statement records a
+      // whole batch; the caller's entries (the ledger's head lock first) go out right behind it.
+      const rows = charges.map(({ leaseId, work, chargedMicros }) => ({
+        id: work.id, lease_id: leaseId, budget_ids: work.budgetIds, amount_micros: work.amountMicros, charged_micros: chargedMicros, kind: work.kind, item: work.item,
+        agent_id: work.scope.agentId ?? null, task_id: work.scope.taskId ?? null, subagent_id: work.scope.subAgentId ?? null,
+      }));
+      const recording = sql<{ id: string }>`
+        insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
+        select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
+        where exists (select 1 from budget_reservations l where l.tenant_id = ${tenantId} and l.id = c.lease_id and l.kind = 'lease' and l.status = 'open')
+        returning id`.execute(tx);
+      const [recorded] = await allSettledInTransaction([recording, within?.(tx) ?? Promise.resolve()] as const);
+      const onOpenLease = new Set(recorded.rows.map((row) => row.id));
+      const outcomes: SettleOutcome[] = [];
+      for (const charge of charges) {
+        outcomes.push(onOpenLease.has(charge.work.id)
+          ? { reservation: charge.work, chargedMicros: charge.chargedMicros, budgets: [], crossings: [] }
+          : await this.#chargeStraightToSpent(tx, { tenantId, charge, now }));
+      }
+      return outcomes;
     });
+  }
+
+  /** Charges work whose lease the reaper already released: its row, and its amount into spent. */
+  async #chargeStraightToSpent(tx: DbTransaction, at: { tenantId: string; charge: LeaseCharge; now: Date }): Promise<SettleOutcome> {
+    const { tenantId, charge: { leaseId, work, chargedMicros: charged }, now } = at;
+    const result = await sql<{ rows: SettledBudgetRow[] }>`
+      with ins as (
+        insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
+        values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
+                ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
+      ), locked as (
+        select b.id, b.alert_level from budget_limits b
+        where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[])
+        order by b.id for update of b
+      ), upd as (
+        update budget_limits b set spent_micros = b.spent_micros + ${charged}, alert_level = ${alertLevelAfter(sql`${charged}::bigint`)}, updated_at = ${now}
+        from locked l
+        where b.tenant_id = ${tenantId} and b.id = l.id
+        returning b.id, b.scope, b.scope_id, b.period, b.period_start, b.limit_micros, b.spent_micros, b.reserved_micros, b.alert_level, l.alert_level as previous_level
+      )
+      select (select coalesce(json_agg(upd order by upd.id), '[]'::json) from upd) as rows`.execute(tx);
+    return { reservation: work, chargedMicros: charged, ...chargedBudgets(result.rows[0]?.rows ?? []) };
   }
 
   async shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean> {

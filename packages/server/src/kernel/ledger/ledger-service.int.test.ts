@@ -90,6 +90,24 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
       expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 3 });
     });
 
+    it('appends several entries in order as one batch, in the caller transaction or on their own', async () => {
+      await appendMany(1);
+      const inTx = await getDb().withTenant(ctx.tenantId, (tx) =>
+        ledger.appendAll(ctx, [{ kind: 'model.routed', payload: { n: 1 } }, { kind: 'budget.charged', payload: { n: 2 } }, { kind: 'llm.call', payload: { n: 3 } }], { tx }),
+      );
+      const alone = await ledger.appendAll(ctx, [{ kind: 'task.created', payload: { n: 4 } }, { kind: 'task.completed', payload: { n: 5 } }]);
+      expect([...inTx, ...alone].map((receipt) => receipt.seq)).toEqual([2, 3, 4, 5, 6]);
+      const { items } = await ledger.list(ctx);
+      expect(items.slice(1).map((item) => [item.kind, item.payload['n']])).toEqual([['model.routed', 1], ['budget.charged', 2], ['llm.call', 3], ['task.created', 4], ['task.completed', 5]]);
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 6 });
+    });
+
+    it('appends none of a batch when one of its entries is invalid', async () => {
+      await appendMany(1);
+      await expect(ledger.appendAll(ctx, [{ kind: 'task.created', payload: {} }, { kind: 'Not A Kind', payload: {} }])).rejects.toBeInstanceOf(LedgerKindInvalidError);
+      expect((await ledger.list(ctx)).items).toHaveLength(1);
+    });
+
     it('appends inside a caller transaction long after the signing key was loaded (one PGlite connection)', async () => {
       await appendMany(1);
       clock.advance(3_600_000);
