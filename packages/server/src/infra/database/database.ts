@@ -1,6 +1,7 @@
 import { Kysely, sql, type PostgresDialect, type Transaction } from 'kysely';
 
 import type { TenantId } from '../../shared/context/index.js';
+import { withTransactionPrelude } from './pipelined-dialect.js';
 
 /** The empty table map; each module adds its own tables with `db.$extendTables<TModuleTables>()`. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the empty table map that `$extendTables` adds to
@@ -32,18 +33,6 @@ export interface DatabaseDeps {
 }
 
 /**
- * Awaits work sent together on one transaction's connection: its results, or, once every part
- * has settled, the first failure. It never rejects early, so no part is still issuing statements
- * when the caller rolls the transaction back (they would then run outside it).
- */
-export async function allSettledInTransaction<const T extends readonly Promise<unknown>[]>(parts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const settled = await Promise.allSettled(parts);
-  const failed = settled.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
-}
-
-/**
  * One database handle over PGlite or PostgreSQL. Tenant work runs in `withTenant`, which switches
  * to the RLS-bound role and sets the tenant for the transaction, so a query that forgets its
  * tenant filter still sees only its own tenant's rows.
@@ -71,16 +60,14 @@ export class Database implements AsyncDisposable {
     options: TenantTransactionOptions = {},
   ): Promise<T> {
     if (options.tx) return work(options.tx);
+    const scope = sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`;
+    if (this.#pipelined) {
+      // The scope goes out with begin and the work's first statement, in one round trip.
+      return withTransactionPrelude(scope.compile(this.kysely), () => this.kysely.transaction().execute(work));
+    }
     return this.kysely.transaction().execute(async (tx) => {
-      const scoped = sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(tx);
-      if (!this.#pipelined) {
-        await scoped;
-        return work(tx);
-      }
-      // Pipelined, the scope travels with begin and the work's first statement; the server runs
-      // them in order, so the work never runs unscoped, and a failed scope fails the transaction.
-      const [result] = await allSettledInTransaction([work(tx), scoped] as const);
-      return result;
+      await scope.execute(tx);
+      return work(tx);
     });
   }
 

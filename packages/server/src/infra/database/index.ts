@@ -6,7 +6,6 @@
 export {
   APP_ROLE,
   Database,
-  allSettledInTransaction,
   TENANT_SETTING,
   type DatabaseEngine,
   type Db,

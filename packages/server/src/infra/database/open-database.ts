@@ -10,6 +10,7 @@ import { Database } from './database.js';
 import { PGlitePool } from './pglite-pool.js';
 import { PipelinedPostgresDialect } from './pipelined-dialect.js';
 import { prepareStatementsOnConnect } from './prepared-statements.js';
+import { coalesceWritesOnConnect } from './write-coalescing.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -95,6 +96,7 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => undefined);
   prepareStatementsOnConnect(pool);
+  coalesceWritesOnConnect(pool);
   const database = new Database({ engine: 'postgres', schema, dialect: new PipelinedPostgresDialect({ pool }), pipelined: true });
   try {
     if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);

@@ -1,11 +1,37 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type QueryCompiler, type TransactionSettings } from 'kysely';
+
+/**
+ * The statement that the next transaction opened in `withTransactionPrelude`'s callback runs
+ * first. Taken once: a transaction opened inside that one's work (a system transaction, say)
+ * inherits the async context, but not the prelude.
+ */
+const preludes = new AsyncLocalStorage<{ query: CompiledQuery | undefined }>();
+
+/**
+ * Runs `open` (which opens one transaction) so that the transaction starts with `prelude`, sent
+ * together with its `begin` on a pipelined connection (the tenant scope of a tenant transaction).
+ */
+export function withTransactionPrelude<T>(prelude: CompiledQuery, open: () => Promise<T>): Promise<T> {
+  return preludes.run({ query: prelude }, open);
+}
+
+function takePrelude(): CompiledQuery | undefined {
+  const holder = preludes.getStore();
+  const query = holder?.query;
+  if (holder) holder.query = undefined;
+  return query;
+}
 
 /**
  * A PostgresDialect for a pool whose clients run in pg's pipeline mode (queries are written as
  * they are issued, without waiting for the answer to the one before). Its driver sends `begin`
- * without waiting for it, so a transaction's `begin`, its first statements and their answers
- * share one round trip instead of one each. A failed `begin` is still reported: the statements
- * behind it fail, and commit and rollback wait for it first.
+ * and the transaction's prelude without waiting for them, straight on the connection (Kysely
+ * runs a transaction's own statements one after another), so they share one round trip with
+ * the transaction's first statement. PostgreSQL runs them in order: a statement never runs
+ * before its prelude, and fails if the prelude failed. Commit and rollback wait for both first,
+ * so a failed `begin` or prelude is still reported.
  */
 export class PipelinedPostgresDialect extends PostgresDialect {
   override createDriver(): Driver {
@@ -15,8 +41,8 @@ export class PipelinedPostgresDialect extends PostgresDialect {
 
 class PipelinedDriver implements Driver {
   readonly #inner: Driver;
-  /** The `begin` each open transaction's connection sent and has not yet seen answered. */
-  readonly #begun = new WeakMap<DatabaseConnection, Promise<unknown>>();
+  /** What each open transaction's connection sent ahead and has not yet seen answered. */
+  readonly #sentAhead = new WeakMap<DatabaseConnection, Promise<unknown>>();
 
   constructor(inner: Driver) {
     this.#inner = inner;
@@ -31,27 +57,34 @@ class PipelinedDriver implements Driver {
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const prelude = takePrelude();
     // Isolation levels and access modes keep the driver's own (awaited) start transaction.
-    if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) return this.#inner.beginTransaction(connection, settings);
+    if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) return this.#beginAwaited(connection, { settings, prelude });
     const begun = connection.executeQuery(CompiledQuery.raw('begin'));
+    const sent = prelude ? Promise.all([begun, connection.executeQuery(prelude)]) : begun;
     // Observed here so it is never an unhandled rejection; commit and rollback await it for real.
-    begun.catch(() => undefined);
-    this.#begun.set(connection, begun);
+    sent.catch(() => undefined);
+    this.#sentAhead.set(connection, sent);
     return Promise.resolve();
   }
 
+  async #beginAwaited(connection: DatabaseConnection, start: { settings: TransactionSettings; prelude: CompiledQuery | undefined }): Promise<void> {
+    await this.#inner.beginTransaction(connection, start.settings);
+    if (start.prelude) await connection.executeQuery(start.prelude);
+  }
+
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await this.#settleBegin(connection, { rethrow: true });
+    await this.#settleSentAhead(connection, { rethrow: true });
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await this.#settleBegin(connection, { rethrow: false });
+    await this.#settleSentAhead(connection, { rethrow: false });
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#settleBegin(connection, { rethrow: true });
+    await this.#settleSentAhead(connection, { rethrow: true });
     await this.#inner.savepoint?.(connection, name, compile);
   }
 
@@ -71,12 +104,12 @@ class PipelinedDriver implements Driver {
     return this.#inner.destroy();
   }
 
-  async #settleBegin(connection: DatabaseConnection, options: { rethrow: boolean }): Promise<void> {
-    const begun = this.#begun.get(connection);
-    if (!begun) return;
-    this.#begun.delete(connection);
+  async #settleSentAhead(connection: DatabaseConnection, options: { rethrow: boolean }): Promise<void> {
+    const sent = this.#sentAhead.get(connection);
+    if (!sent) return;
+    this.#sentAhead.delete(connection);
     try {
-      await begun;
+      await sent;
     } catch (error) {
       if (options.rethrow) throw error;
     }

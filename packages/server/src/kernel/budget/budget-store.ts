@@ -106,10 +106,7 @@ export interface BudgetNotification {
   readonly createdAt: Date;
 }
 
-/**
- * Runs inside the store's transaction (so an audit entry commits with the charge it records),
- * given what is charged. It may run while the charge's own statement is still in flight.
- */
+/** Runs inside the store's transaction (so an audit entry commits with the charge it records), given what is charged. */
 export type WithinTransaction = (tx: DbTransaction | undefined, charged: Pick<SettleOutcome, 'reservation' | 'chargedMicros'>) => Promise<void>;
 
 /**
@@ -130,8 +127,8 @@ export interface BudgetStore {
    * While its lease is open a charge is only recorded: the lease's reservation covers it, and
    * `closeLease` moves the lease's charges into spent. If a lease is closed already (the reaper
    * released it), its charges go straight into spent (`budgets` and `crossings` then say what
-   * moved). `within` runs in the same transaction (for the charges' audit entries) and may run
-   * while the charges' statement is still in flight. Outcomes come back in the charges' order.
+   * moved). `within` runs in the same transaction (for the charges' audit entries). Outcomes
+   * come back in the charges' order.
    */
   settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]>;
   /** Gives `amountMicros` an open lease holds unused back to its budgets. @returns false when it is not open or holds less. */

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 
-import { allSettledInTransaction, isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
+import { isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
 import {
   periodStart,
@@ -296,19 +296,19 @@ export class PgBudgetStore implements BudgetStore {
       // covers it on every budget, and closing the lease moves its charges into spent. A process
       // closes its lease only once all work carved from it has settled, and the reaper only long
       // after any work could still run, so no close misses these rows. One statement records a
-      // whole batch; the caller's entries (the ledger's head lock first) go out right behind it.
+      // whole batch; the caller's entries follow in the same transaction.
       const rows = charges.map(({ leaseId, work, chargedMicros }) => ({
         id: work.id, lease_id: leaseId, budget_ids: work.budgetIds, amount_micros: work.amountMicros, charged_micros: chargedMicros, kind: work.kind, item: work.item,
         agent_id: work.scope.agentId ?? null, task_id: work.scope.taskId ?? null, subagent_id: work.scope.subAgentId ?? null,
       }));
-      const recording = sql<{ id: string }>`
+      const recorded = await sql<{ id: string }>`
         insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
         select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
         where exists (select 1 from budget_reservations l where l.tenant_id = ${tenantId} and l.id = c.lease_id and l.kind = 'lease' and l.status = 'open')
         returning id`.execute(tx);
-      const [recorded] = await allSettledInTransaction([recording, within?.(tx) ?? Promise.resolve()] as const);
+      await within?.(tx);
       const onOpenLease = new Set(recorded.rows.map((row) => row.id));
       const outcomes: SettleOutcome[] = [];
       for (const charge of charges) {
