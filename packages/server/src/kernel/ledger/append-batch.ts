@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 
 import type { AuditReceipt } from '../../infra/audit/index.js';
-import type { Database, DbTransaction } from '../../infra/database/index.js';
-import { asTenantId } from '../../shared/context/index.js';
+import type { DbTransaction } from '../../infra/database/index.js';
 import type { Clock } from '../../shared/ports/index.js';
 import { signCheckpoint, signEntry } from './entry.js';
 import { GENESIS_HASH, type SignedCheckpoint } from './format.js';
@@ -110,70 +109,4 @@ export async function writeBatch(tx: DbTransaction, deps: BatchWriterDeps & { ke
     where tenant_id = ${tenantId}`.execute(tx);
   await insertCheckpoints(tx, tenantId, checkpoints);
   return receipts;
-}
-
-interface Pending {
-  readonly entry: ValidatedEntry;
-  resolve(receipt: AuditReceipt): void;
-  reject(error: unknown): void;
-}
-
-/**
- * Group commit: appends of one tenant that arrive while a transaction is in flight wait and go
- * together in the next one, so the tenant's lock and fsync are paid once per batch, not per
- * entry. Each append still returns only after its batch has committed.
- */
-export class GroupCommitter {
-  readonly #db: Database;
-  readonly #write: (tx: DbTransaction, tenantId: string, entries: readonly ValidatedEntry[]) => Promise<AuditReceipt[]>;
-  readonly #prepare: () => Promise<unknown>;
-  readonly #maxBatch: number;
-  readonly #queues = new Map<string, Pending[]>();
-
-  constructor(deps: {
-    db: Database;
-    maxBatch: number;
-    /** Runs before each batch's transaction opens (loading the signing key needs its own connection). */
-    prepare: () => Promise<unknown>;
-    write: (tx: DbTransaction, tenantId: string, entries: readonly ValidatedEntry[]) => Promise<AuditReceipt[]>;
-  }) {
-    this.#db = deps.db;
-    this.#prepare = deps.prepare;
-    this.#write = deps.write;
-    this.#maxBatch = deps.maxBatch;
-  }
-
-  submit(tenantId: string, entry: ValidatedEntry): Promise<AuditReceipt> {
-    return new Promise<AuditReceipt>((resolve, reject) => {
-      const queue = this.#queues.get(tenantId);
-      if (queue) {
-        queue.push({ entry, resolve, reject });
-        return;
-      }
-      this.#queues.set(tenantId, [{ entry, resolve, reject }]);
-      void this.#drain(tenantId);
-    });
-  }
-
-  async #drain(tenantId: string): Promise<void> {
-    for (;;) {
-      const queue = this.#queues.get(tenantId) ?? [];
-      if (queue.length === 0) {
-        this.#queues.delete(tenantId);
-        return;
-      }
-      const batch = queue.splice(0, this.#maxBatch);
-      try {
-        await this.#prepare();
-        const receipts = await this.#db.withTenant(asTenantId(tenantId), (tx) => this.#write(tx, tenantId, batch.map((pending) => pending.entry)));
-        batch.forEach((pending, index) => {
-          const receipt = receipts[index];
-          if (receipt) pending.resolve(receipt);
-          else pending.reject(new Error('ledger batch returned too few receipts'));
-        });
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
-    }
-  }
 }

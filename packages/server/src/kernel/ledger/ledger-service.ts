@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 
 import type { AuditEntryInput, AuditReceipt, AuditSink } from '../../infra/audit/index.js';
 import type { Database, DbTransaction } from '../../infra/database/index.js';
-import { systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
+import { KeyedBatcher } from '../../shared/batching/index.js';
+import { asTenantId, systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { writeBundle } from './bundle.js';
-import { GroupCommitter, insertCheckpoints, lockHead, writeBatch, type BatchWriterDeps } from './append-batch.js';
+import { insertCheckpoints, lockHead, writeBatch, type BatchWriterDeps } from './append-batch.js';
 import { signCheckpoint } from './entry.js';
 import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
 import { LedgerProofNotFoundError } from './errors.js';
@@ -70,7 +71,7 @@ export class LedgerService implements AuditSink {
   readonly #proofs: ProofCache;
   readonly #checkpointIntervalMs: number;
   readonly #batchDeps: BatchWriterDeps;
-  readonly #groupCommit: GroupCommitter;
+  readonly #groupCommit: KeyedBatcher<ValidatedEntry, AuditReceipt>;
   readonly #limits: { readonly namespaces: ReadonlySet<string>; readonly maxPayloadBytes: number };
 
   constructor(deps: LedgerServiceDeps) {
@@ -89,11 +90,16 @@ export class LedgerService implements AuditSink {
       checkpointEvery: deps.options?.checkpointEvery ?? 1000,
       checkpointIntervalMs: deps.options?.checkpointIntervalMs ?? 60_000,
     };
-    this.#groupCommit = new GroupCommitter({
-      db: deps.db,
+    // Group commit: appends of one tenant that arrive while its transaction is in flight go in the
+    // next one, so the tenant's head lock and fsync are paid once per batch, not per entry.
+    this.#groupCommit = new KeyedBatcher({
       maxBatch: 500,
-      prepare: () => this.#keys.active(),
-      write: async (tx, tenantId, entries) => this.#writeBatch(tx, { tenantId, key: this.#keys.current() ?? (await this.#keys.active()) }, entries),
+      onBatchFailure: 'fail-all',
+      write: async (tenantId, entries) => {
+        // Loading the signing key needs its own connection, so it happens before the transaction opens.
+        const key = await this.#keys.active();
+        return deps.db.withTenant(asTenantId(tenantId), (tx) => this.#writeBatch(tx, { tenantId, key }, entries));
+      },
     });
     this.#limits = {
       namespaces: new Set([...DEFAULT_KIND_NAMESPACES, ...(deps.options?.extraNamespaces ?? [])]),
