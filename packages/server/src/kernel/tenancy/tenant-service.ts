@@ -1,6 +1,7 @@
 import type { Quotas, Tenant } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
+import { thenMaybe, type MaybePromise } from '../../shared/async/index.js';
 import { isUniqueViolation, type Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
@@ -121,26 +122,38 @@ export class TenantService {
     return toPage(rows, limit, tenantToWire);
   }
 
-  /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
-  async get(ctx: TenantContext): Promise<Tenant> {
-    const tenant = await this.#cache.getOrLoad(ctx.tenantId, async () => {
+  /**
+   * The caller's own tenant; a plain value when it is cached (every request reads it).
+   * @throws {NotFoundError} when it does not exist.
+   */
+  get(ctx: TenantContext): MaybePromise<Tenant> {
+    const tenant = this.#cache.getOrLoad(ctx.tenantId, async () => {
       const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
         tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
       );
       return row ? tenantToWire(row) : null;
     });
-    if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-    return tenant;
+    return thenMaybe(tenant, (found) => {
+      if (!found) throw new NotFoundError('tenant', ctx.tenantId);
+      return found;
+    });
   }
 
-  /** A tenant by id or slug, outside any tenant scope (authentication, operator). */
-  async find(idOrSlug: string): Promise<Tenant | undefined> {
+  /**
+   * A tenant by id or slug, outside any tenant scope (authentication, operator). By id it is a
+   * plain value when cached, so the request hot path reads tenant status without waiting.
+   */
+  find(idOrSlug: string): MaybePromise<Tenant | undefined> {
     // Lookups by id (every request makes one) go through the cache; by slug (sign-in) they do
     // not, so a tenant created a moment ago in another process is always found.
     if (hasIdPrefix(idOrSlug, 'tnt')) {
-      return (await this.#cache.getOrLoad(idOrSlug, async () => (await this.#load(idOrSlug)) ?? null)) ?? undefined;
+      return thenMaybe(this.#cache.getOrLoad(idOrSlug, async () => (await this.#load(idOrSlug)) ?? null), (found) => found ?? undefined);
     }
-    const tenant = await this.#load(idOrSlug);
+    return this.#findBySlug(idOrSlug);
+  }
+
+  async #findBySlug(slug: string): Promise<Tenant | undefined> {
+    const tenant = await this.#load(slug);
     if (tenant) this.#cache.set(tenant.id, tenant);
     return tenant;
   }
