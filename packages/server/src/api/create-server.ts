@@ -7,6 +7,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { withLogScope } from '../infra/logger/index.js';
+import { isPromise, thenMaybe } from '../shared/async/index.js';
 import { RouteNotFoundError } from '../shared/errors/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
 import type { Logger } from '../shared/ports/index.js';
@@ -63,9 +64,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every response and a promise per response shows.
+  // eslint-disable-next-line max-params -- Fastify's signature for a callback-style onSend hook
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -97,15 +100,20 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
 
   for (const { definition } of named) {
     const { contract } = definition;
+    const successStatus = contract.successStatus ?? 200;
     app.route({
       method: contract.method,
       url: contract.path.replace(/\{(\w+)\}/g, ':$1'),
-      handler: async (request, reply) => {
-        const input = await guardRequest(deps, definition, { request, reply });
-        const result = await definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
-        const status = contract.successStatus ?? 200;
-        if (status === 204) return reply.status(204).send();
-        return reply.status(status).send(result);
+      // Synchronous end to end when the guard and the handler answer from memory; a thrown
+      // check reaches the error handler either way (Fastify catches a synchronous throw too).
+      handler: (request, reply) => {
+        const sent = thenMaybe(guardRequest(deps, definition, { request, reply }), (input) =>
+          thenMaybe(definition.handle({ ...input, requestId: request.id, ip: request.ip } as never), (result) => {
+            if (successStatus === 204) void reply.status(204).send();
+            else void reply.status(successStatus).send(result);
+          }),
+        );
+        return isPromise(sent) ? sent : undefined;
       },
     });
   }
