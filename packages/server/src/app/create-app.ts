@@ -36,7 +36,7 @@ import {
   ResponseCache,
 } from '../kernel/model-router/index.js';
 import { ProviderRegistry } from '../runtime/providers/index.js';
-import { thenMaybe, type MaybePromise } from '../shared/async/index.js';
+import { isPromise, thenMaybe, type MaybePromise } from '../shared/async/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { TtlCache } from '../shared/cache/index.js';
@@ -163,10 +163,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     // Tenant status and quotas are read on every request, from TenantService's short-lived cache;
     // a cached tenant answers synchronously, so the request guard need not wait (ADR 0006).
+    // Each takes a plain value on the cached path and allocates no closure there (ADR 0006).
     function tenantRecord(tenantId: TenantId): MaybePromise<Tenant | undefined> {
-      return thenMaybe(tenants.find(tenantId), (tenant) => (tenant?.id === tenantId ? tenant : undefined));
+      const found = tenants.find(tenantId);
+      return isPromise(found) ? found.then((tenant) => (tenant?.id === tenantId ? tenant : undefined)) : found?.id === tenantId ? found : undefined;
     }
-    const tenantStatus = (tenantId: TenantId): MaybePromise<TenantStatus | undefined> => thenMaybe(tenantRecord(tenantId), (tenant) => tenant?.status);
+    const statusOf = (tenant: Tenant | undefined): TenantStatus | undefined => tenant?.status;
+    const requestsPerMinuteOf = (tenant: Tenant | undefined): number => tenant?.quotas.requests_per_minute ?? config.rateLimit.defaultRequestsPerMinute;
+    const tenantStatus = (tenantId: TenantId): MaybePromise<TenantStatus | undefined> => thenMaybe(tenantRecord(tenantId), statusOf);
 
     const userDirectory: UserDirectory = {
       async authenticate(tenantRef, email, password) {
@@ -320,8 +324,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       routes: routes.map((route) => route.definition),
       authenticate: (bearer) => authenticator.authenticateNow(bearer),
       rateLimiter,
-      tenantRequestsPerMinute: (tenantId) =>
-        thenMaybe(tenantRecord(tenantId), (tenant) => tenant?.quotas.requests_per_minute ?? config.rateLimit.defaultRequestsPerMinute),
+      tenantRequestsPerMinute: (tenantId) => thenMaybe(tenantRecord(tenantId), requestsPerMinuteOf),
       anonymousRequestsPerMinute: config.rateLimit.defaultRequestsPerMinute,
       tenantExists: (tenantId) => thenMaybe(tenantRecord(tenantId), (tenant) => tenant !== undefined),
     });

@@ -1,7 +1,7 @@
 import type { ApiKey, Role } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import { thenMaybe, type MaybePromise } from '../../shared/async/index.js';
+import { isPromise, type MaybePromise } from '../../shared/async/index.js';
 import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { asTenantId, type Principal, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { safeEqual } from '../../shared/crypto/index.js';
@@ -177,16 +177,24 @@ export class ApiKeyService {
    * @throws {TenantSuspendedError} when the key's tenant is suspended.
    */
   authenticate(credential: ParsedCredential): MaybePromise<{ principal: Principal; tenantId: TenantId }> {
-    return thenMaybe(this.#load(credential.id), (row) => {
-      if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
-      this.#assertUsable(row);
-      const tenantId = asTenantId(row.tenant_id);
-      return thenMaybe(this.#tenantStatus(tenantId), (status) => {
-        assertTenantActive(tenantId, status);
-        this.#touch(row);
-        return { principal: { type: 'api_key' as const, id: row.id, role: row.role, scopes: row.scopes }, tenantId };
-      });
-    });
+    // Branches on isPromise rather than chaining closures: this runs on every request.
+    const row = this.#load(credential.id);
+    return isPromise(row) ? row.then((loaded) => this.#authenticateRow(credential, loaded)) : this.#authenticateRow(credential, row);
+  }
+
+  #authenticateRow(credential: ParsedCredential, row: ApiKeyRow | null): MaybePromise<{ principal: Principal; tenantId: TenantId }> {
+    if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
+    this.#assertUsable(row);
+    const tenantId = asTenantId(row.tenant_id);
+    const status = this.#tenantStatus(tenantId);
+    return isPromise(status) ? status.then((loaded) => this.#admit(row, loaded)) : this.#admit(row, status);
+  }
+
+  #admit(row: ApiKeyRow, status: TenantStatus | undefined): { principal: Principal; tenantId: TenantId } {
+    const tenantId = asTenantId(row.tenant_id);
+    assertTenantActive(tenantId, status);
+    this.#touch(row);
+    return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
   }
 
   /** Checks that a key behind an access token is still usable; returns its current role and scopes. */
@@ -204,12 +212,13 @@ export class ApiKeyService {
 
   // Null is a cached "no such key", so repeated unknown keys do not reach the database either.
   #load(keyId: string): MaybePromise<ApiKeyRow | null> {
-    return this.#cache.getOrLoad(keyId, async () =>
-      (await this.#db.withSystem((tx) =>
-        tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
-      )) ?? null,
-    );
+    return this.#cache.getOrLoad(keyId, this.#readRow);
   }
+
+  readonly #readRow = async (keyId: string): Promise<ApiKeyRow | null> =>
+    (await this.#db.withSystem((tx) =>
+      tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+    )) ?? null;
 
   // Records use at most once a minute per key, so authentication stays a read on the hot path.
   #touch(row: ApiKeyRow): void {

@@ -1,7 +1,7 @@
 import type { Quotas, Tenant } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
-import { thenMaybe, type MaybePromise } from '../../shared/async/index.js';
+import { isPromise, type MaybePromise } from '../../shared/async/index.js';
 import { isUniqueViolation, type Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
@@ -59,6 +59,15 @@ export function tenantToWire(row: TenantRow): Tenant {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
+}
+
+function orUndefined(tenant: Tenant | null): Tenant | undefined {
+  return tenant ?? undefined;
+}
+
+function existing(tenant: Tenant | null, tenantId: TenantId): Tenant {
+  if (!tenant) throw new NotFoundError('tenant', tenantId);
+  return tenant;
 }
 
 /** Tenants and their quotas. Creating tenants and changing quotas or status is the operator's. */
@@ -127,17 +136,17 @@ export class TenantService {
    * @throws {NotFoundError} when it does not exist.
    */
   get(ctx: TenantContext): MaybePromise<Tenant> {
-    const tenant = this.#cache.getOrLoad(ctx.tenantId, async () => {
-      const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-        tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
-      );
-      return row ? tenantToWire(row) : null;
-    });
-    return thenMaybe(tenant, (found) => {
-      if (!found) throw new NotFoundError('tenant', ctx.tenantId);
-      return found;
-    });
+    const tenant = this.#cache.getOrLoad(ctx.tenantId, this.#loadInScope);
+    return isPromise(tenant) ? tenant.then((found) => existing(found, ctx.tenantId)) : existing(tenant, ctx.tenantId);
   }
+
+  // Read as the tenant itself (row-level security), unlike #load, which reads outside any tenant.
+  readonly #loadInScope = async (tenantId: string): Promise<Tenant | null> => {
+    const row = await this.#db.withTenant(asTenantId(tenantId), (tx) =>
+      tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst(),
+    );
+    return row ? tenantToWire(row) : null;
+  };
 
   /**
    * A tenant by id or slug, outside any tenant scope (authentication, operator). By id it is a
@@ -147,10 +156,13 @@ export class TenantService {
     // Lookups by id (every request makes one) go through the cache; by slug (sign-in) they do
     // not, so a tenant created a moment ago in another process is always found.
     if (hasIdPrefix(idOrSlug, 'tnt')) {
-      return thenMaybe(this.#cache.getOrLoad(idOrSlug, async () => (await this.#load(idOrSlug)) ?? null), (found) => found ?? undefined);
+      const found = this.#cache.getOrLoad(idOrSlug, this.#loadById);
+      return isPromise(found) ? found.then(orUndefined) : orUndefined(found);
     }
     return this.#findBySlug(idOrSlug);
   }
+
+  readonly #loadById = async (id: string): Promise<Tenant | null> => (await this.#load(id)) ?? null;
 
   async #findBySlug(slug: string): Promise<Tenant | undefined> {
     const tenant = await this.#load(slug);

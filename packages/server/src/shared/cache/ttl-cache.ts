@@ -53,16 +53,17 @@ export class TtlCache<TValue> {
   /**
    * The cached value, or the result of `load` (shared with concurrent callers for the same key).
    * A hit is returned as a plain value, not a promise, so a request served from memory never
-   * waits on a microtask.
+   * waits on a microtask. `load` gets the key, so hot callers can pass one function made once
+   * instead of a new closure per call.
    */
-  getOrLoad(key: string, load: () => Promise<TValue>): MaybePromise<TValue> {
+  getOrLoad(key: string, load: (key: string) => Promise<TValue>): MaybePromise<TValue> {
     const cached = this.get(key);
     if (cached !== undefined) return cached;
     return this.#loading.get(key) ?? this.#load(key, load);
   }
 
-  async #load(key: string, load: () => Promise<TValue>): Promise<TValue> {
-    const loading = load();
+  async #load(key: string, load: (key: string) => Promise<TValue>): Promise<TValue> {
+    const loading = load(key);
     this.#loading.set(key, loading);
     try {
       const value = await loading;
