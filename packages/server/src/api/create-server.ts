@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { withLogScope } from '../infra/logger/index.js';
 import { isPromise, type MaybePromise } from '../shared/async/index.js';
@@ -38,14 +38,14 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 let requestCounter = 0;
 
 /** Runs a route's handler on the guarded input and sends its result with the contract's status. */
-function createResponder(definition: RouteDefinition): (request: FastifyRequest, reply: FastifyReply, input: GuardedInput) => MaybePromise<void> {
+function createResponder(definition: RouteDefinition): (reply: FastifyReply, input: GuardedInput) => MaybePromise<void> {
   const successStatus = definition.contract.successStatus ?? 200;
   const send = (reply: FastifyReply, result: unknown): void => {
     if (successStatus === 204) void reply.status(204).send();
     else void reply.status(successStatus).send(result);
   };
-  return (request, reply, input) => {
-    const result = definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
+  return (reply, input) => {
+    const result = definition.handle(input as never);
     if (isPromise(result)) {
       return result.then((value) => {
         send(reply, value);
@@ -127,8 +127,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       // check reaches the error handler either way (Fastify catches a synchronous throw too).
       handler: (request, reply) => {
         const input = guardRequest(deps, definition, { request, reply });
-        if (isPromise(input)) return input.then((ready) => respond(request, reply, ready));
-        const sent = respond(request, reply, input);
+        if (isPromise(input)) return input.then((ready) => respond(reply, ready));
+        const sent = respond(reply, input);
         return isPromise(sent) ? sent : undefined;
       },
     });

@@ -26,13 +26,15 @@ export interface RouteGuardDeps {
   readonly tenantExists: (tenantId: TenantId) => MaybePromise<boolean>;
 }
 
-/** What the checks hand to the route's handler. */
+/** What the checks hand to the route's handler (its `RouteRequest`). */
 export interface GuardedInput {
   readonly principal: Authenticated['principal'] | undefined;
   readonly ctx: TenantContext | undefined;
   readonly params: unknown;
   readonly query: unknown;
   readonly body: unknown;
+  readonly requestId: string;
+  readonly ip: string;
 }
 
 interface GuardedRequest {
@@ -189,7 +191,7 @@ function parseInput(
   const query = parsePart(definition.contract.query, io.request.query, 'query');
   const body = parsePart(definition.contract.body, io.request.body, 'body');
   const ctx = tenantId && principal ? tenantContext({ tenantId, principal, requestId: io.request.id, traceId: traceIdOf(io.request) }, io.reply) : undefined;
-  return { principal, ctx, params, query, body };
+  return { principal, ctx, params, query, body, requestId: io.request.id, ip: io.request.ip };
 }
 
 export function traceIdOf(request: FastifyRequest): string {
