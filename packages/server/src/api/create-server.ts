@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { withLogScope } from '../infra/logger/index.js';
+import { isPromise, type MaybePromise } from '../shared/async/index.js';
 import { RouteNotFoundError } from '../shared/errors/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
 import type { Logger } from '../shared/ports/index.js';
 import { toErrorResponse } from './error-response.js';
 import type { HttpMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { guardRequest, nameRoutes, traceIdOf, type RouteGuardDeps } from './route-mounting.js';
+import { guardRequest, nameRoutes, traceIdOf, type GuardedInput, type RouteGuardDeps } from './route-mounting.js';
 
 export interface ApiServerOptions {
   readonly version: string;
@@ -35,6 +36,25 @@ export interface ApiServerDeps extends RouteGuardDeps {
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 let requestCounter = 0;
+
+/** Runs a route's handler on the guarded input and sends its result with the contract's status. */
+function createResponder(definition: RouteDefinition): (reply: FastifyReply, input: GuardedInput) => MaybePromise<void> {
+  const successStatus = definition.contract.successStatus ?? 200;
+  const send = (reply: FastifyReply, result: unknown): void => {
+    if (successStatus === 204) void reply.status(204).send();
+    else void reply.status(successStatus).send(result);
+  };
+  return (reply, input) => {
+    const result = definition.handle(input as never);
+    if (isPromise(result)) {
+      return result.then((value) => {
+        send(reply, value);
+      });
+    }
+    send(reply, result);
+    return undefined;
+  };
+}
 
 /** Builds the Fastify server: every module route under /v1, health, metrics, OpenAPI, /docs and the dashboard. */
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
@@ -63,9 +83,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every response and a promise per response shows.
+  // eslint-disable-next-line max-params -- Fastify's signature for a callback-style onSend hook
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -97,15 +119,17 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
 
   for (const { definition } of named) {
     const { contract } = definition;
+    const respond = createResponder(definition);
     app.route({
       method: contract.method,
       url: contract.path.replace(/\{(\w+)\}/g, ':$1'),
-      handler: async (request, reply) => {
-        const input = await guardRequest(deps, definition, { request, reply });
-        const result = await definition.handle({ ...input, requestId: request.id, ip: request.ip } as never);
-        const status = contract.successStatus ?? 200;
-        if (status === 204) return reply.status(204).send();
-        return reply.status(status).send(result);
+      // Synchronous end to end when the guard and the handler answer from memory; a thrown
+      // check reaches the error handler either way (Fastify catches a synchronous throw too).
+      handler: (request, reply) => {
+        const input = guardRequest(deps, definition, { request, reply });
+        if (isPromise(input)) return input.then((ready) => respond(reply, ready));
+        const sent = respond(reply, input);
+        return isPromise(sent) ? sent : undefined;
       },
     });
   }

@@ -4,22 +4,26 @@ import { ManualClock } from '../shared/ports/index.js';
 import { InMemoryRateLimiter } from './rate-limiter.js';
 
 describe('InMemoryRateLimiter.hit', () => {
-  it('allows up to the limit in a window, then says when to retry', async () => {
+  it('answers with a plain value, so the request guard need not wait', () => {
+    expect(new InMemoryRateLimiter(new ManualClock()).hit('k', 1, 60_000)).not.toBeInstanceOf(Promise);
+  });
+
+  it('allows up to the limit in a window, then says when to retry', () => {
     const clock = new ManualClock(new Date('2030-01-01T00:00:10Z'));
     const limiter = new InMemoryRateLimiter(clock);
     const decisions = [];
-    for (let index = 0; index < 4; index += 1) decisions.push(await limiter.hit('tenant:a', 3, 60_000));
+    for (let index = 0; index < 4; index += 1) decisions.push(limiter.hit('tenant:a', 3, 60_000));
     expect(decisions.map((decision) => decision.allowed)).toEqual([true, true, true, false]);
     expect(decisions[3]?.retryAfterSeconds).toBe(50);
   });
 
-  it('starts afresh in the next window and counts keys apart', async () => {
+  it('starts afresh in the next window and counts keys apart', () => {
     const clock = new ManualClock(new Date('2030-01-01T00:00:00Z'));
     const limiter = new InMemoryRateLimiter(clock);
-    await limiter.hit('a', 1, 60_000);
-    expect((await limiter.hit('a', 1, 60_000)).allowed).toBe(false);
-    expect((await limiter.hit('b', 1, 60_000)).allowed).toBe(true);
+    limiter.hit('a', 1, 60_000);
+    expect(limiter.hit('a', 1, 60_000).allowed).toBe(false);
+    expect(limiter.hit('b', 1, 60_000).allowed).toBe(true);
     clock.advance(60_000);
-    expect((await limiter.hit('a', 1, 60_000)).allowed).toBe(true);
+    expect(limiter.hit('a', 1, 60_000).allowed).toBe(true);
   });
 });

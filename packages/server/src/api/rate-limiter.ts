@@ -1,4 +1,5 @@
 import type { RedisClient } from '../infra/redis/index.js';
+import type { MaybePromise } from '../shared/async/index.js';
 import type { Clock } from '../shared/ports/index.js';
 
 export interface RateDecision {
@@ -7,9 +8,12 @@ export interface RateDecision {
   readonly retryAfterSeconds: number;
 }
 
-/** Counts requests per key in fixed windows. */
+/**
+ * Counts requests per key in fixed windows. A limiter that keeps its windows in this process
+ * answers with a plain value, so the request guard need not wait on it.
+ */
 export interface RateLimiter {
-  hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  hit(key: string, limit: number, windowMs: number): MaybePromise<RateDecision>;
 }
 
 function decide({ count, limit, windowEndMs, nowMs }: { count: number; limit: number; windowEndMs: number; nowMs: number }): RateDecision {
@@ -29,7 +33,7 @@ export class InMemoryRateLimiter implements RateLimiter {
     this.#clock = clock;
   }
 
-  hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+  hit(key: string, limit: number, windowMs: number): RateDecision {
     const nowMs = this.#clock.now().getTime();
     const startMs = nowMs - (nowMs % windowMs);
     let window = this.#windows.get(key);
@@ -39,7 +43,7 @@ export class InMemoryRateLimiter implements RateLimiter {
       if (this.#windows.size > 100_000) this.#sweep(startMs);
     }
     window.count += 1;
-    return Promise.resolve(decide({ count: window.count, limit, windowEndMs: startMs + windowMs, nowMs }));
+    return decide({ count: window.count, limit, windowEndMs: startMs + windowMs, nowMs });
   }
 
   #sweep(currentStartMs: number): void {

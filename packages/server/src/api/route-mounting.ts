@@ -4,20 +4,42 @@ import type { z } from 'zod';
 
 import { extendLogScope } from '../infra/logger/index.js';
 import { can, CredentialsMissingError, isPermission, OperatorOnlyError, PermissionDeniedError, type Authenticated } from '../kernel/auth/index.js';
+import { isPromise, type MaybePromise } from '../shared/async/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../shared/context/index.js';
 import { ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../shared/errors/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
+/**
+ * What the guard reads on every request. Each returns a plain value when it can answer from
+ * memory (cached credential, tenant record, in-process rate window) and a promise when it needs
+ * I/O, so a request served from memory runs its checks without an `await` (ADR 0006).
+ */
 export interface RouteGuardDeps {
-  readonly authenticate: (bearer: string) => Promise<Authenticated>;
+  readonly authenticate: (bearer: string) => MaybePromise<Authenticated>;
   readonly rateLimiter: RateLimiter;
   /** The tenant's `requests_per_minute` quota. */
-  readonly tenantRequestsPerMinute: (tenantId: TenantId) => Promise<number>;
+  readonly tenantRequestsPerMinute: (tenantId: TenantId) => MaybePromise<number>;
   /** Limit per client address for calls without credentials, and for the operator. */
   readonly anonymousRequestsPerMinute: number;
   /** Whether a tenant exists (for operator calls on a tenant's path). */
-  readonly tenantExists: (tenantId: TenantId) => Promise<boolean>;
+  readonly tenantExists: (tenantId: TenantId) => MaybePromise<boolean>;
+}
+
+/** What the checks hand to the route's handler (its `RouteRequest`). */
+export interface GuardedInput {
+  readonly principal: Authenticated['principal'] | undefined;
+  readonly ctx: TenantContext | undefined;
+  readonly params: unknown;
+  readonly query: unknown;
+  readonly body: unknown;
+  readonly requestId: string;
+  readonly ip: string;
+}
+
+interface GuardedRequest {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
 }
 
 /** Pairs each definition with its operation name, and refuses contracts without handlers and vice versa. */
@@ -60,79 +82,122 @@ export function parsePart<TSchema extends z.ZodType>(schema: TSchema | undefined
   });
 }
 
+const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const RATE_WINDOW_MS = 60_000;
+
 function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
-}
-
-async function enforceRate(deps: RouteGuardDeps, reply: FastifyReply, quota: { key: string; limit: number }): Promise<void> {
-  const { key, limit } = quota;
-  const decision = await deps.rateLimiter.hit(key, limit, 60_000);
-  void reply.header('x-ratelimit-limit', limit).header('x-ratelimit-remaining', decision.remaining);
-  if (!decision.allowed) {
-    void reply.header('retry-after', decision.retryAfterSeconds);
-    throw new RateLimitedError(decision.retryAfterSeconds);
-  }
+  return BEARER_PATTERN.exec(header)?.[1];
 }
 
 /**
  * Runs the checks every route gets, in an order that leaks nothing: authenticate (401), rate
  * limit (429), path parameters (400), tenant of the path (404 for another tenant's), permission
- * (403), query and body (400). Returns the handler's input.
+ * (403), query and body (400). Returns the handler's input: a plain value when every check could
+ * answer from memory, else a promise. A failed check throws synchronously or rejects.
  */
-export async function guardRequest(
-  deps: RouteGuardDeps,
-  definition: RouteDefinition,
-  { request, reply }: { request: FastifyRequest; reply: FastifyReply },
-): Promise<{ principal: Authenticated['principal'] | undefined; ctx: TenantContext | undefined; params: unknown; query: unknown; body: unknown }> {
+export function guardRequest(deps: RouteGuardDeps, definition: RouteDefinition, io: GuardedRequest): MaybePromise<GuardedInput> {
+  if (definition.access.kind === 'public') return limitRate(deps, definition, { io, authenticated: undefined });
+  const bearer = bearerOf(io.request);
+  if (!bearer) throw new CredentialsMissingError();
+  // Each step branches on isPromise instead of chaining through closures: on the path served
+  // from memory that allocates nothing per step, and this runs on every request.
+  const authenticated = deps.authenticate(bearer);
+  if (isPromise(authenticated)) return authenticated.then((loaded) => afterAuthentication(deps, definition, { io, authenticated: loaded }));
+  return afterAuthentication(deps, definition, { io, authenticated });
+}
+
+interface GuardState {
+  readonly io: GuardedRequest;
+  readonly authenticated: Authenticated | undefined;
+}
+
+function afterAuthentication(deps: RouteGuardDeps, definition: RouteDefinition, state: GuardState): MaybePromise<GuardedInput> {
+  const tenantId = state.authenticated?.tenantId;
+  if (tenantId) extendLogScope({ tenant_id: tenantId });
+  return limitRate(deps, definition, state);
+}
+
+// Tenants are limited by their quota; the operator and anonymous calls by client address.
+function limitRate(deps: RouteGuardDeps, definition: RouteDefinition, state: GuardState): MaybePromise<GuardedInput> {
+  const tenantId = state.authenticated?.tenantId;
+  if (!tenantId) return enforceRate(deps, definition, { state, key: `ip:${state.io.request.ip}`, limit: deps.anonymousRequestsPerMinute });
+  const limit = deps.tenantRequestsPerMinute(tenantId);
+  if (isPromise(limit)) return limit.then((loaded) => enforceRate(deps, definition, { state, key: `tenant:${tenantId}`, limit: loaded }));
+  return enforceRate(deps, definition, { state, key: `tenant:${tenantId}`, limit });
+}
+
+interface RateCheck {
+  readonly state: GuardState;
+  readonly key: string;
+  readonly limit: number;
+}
+
+function enforceRate(deps: RouteGuardDeps, definition: RouteDefinition, check: RateCheck): MaybePromise<GuardedInput> {
+  const decision = deps.rateLimiter.hit(check.key, check.limit, RATE_WINDOW_MS);
+  if (isPromise(decision)) return decision.then((decided) => admitRate(deps, definition, { check, decision: decided }));
+  return admitRate(deps, definition, { check, decision });
+}
+
+function admitRate(deps: RouteGuardDeps, definition: RouteDefinition, { check, decision }: { check: RateCheck; decision: RateDecision }): MaybePromise<GuardedInput> {
+  const { reply } = check.state.io;
+  void reply.header('x-ratelimit-limit', check.limit).header('x-ratelimit-remaining', decision.remaining);
+  if (!decision.allowed) {
+    void reply.header('retry-after', decision.retryAfterSeconds);
+    throw new RateLimitedError(decision.retryAfterSeconds);
+  }
+  return checkAccess(deps, definition, check.state);
+}
+
+// Path parameters, then whose tenant the path names, then the permission.
+function checkAccess(deps: RouteGuardDeps, definition: RouteDefinition, state: GuardState): MaybePromise<GuardedInput> {
   const { contract, access } = definition;
-  let authenticated: Authenticated | undefined;
-  if (access.kind !== 'public') {
-    const bearer = bearerOf(request);
-    if (!bearer) throw new CredentialsMissingError();
-    authenticated = await deps.authenticate(bearer);
-    if (authenticated.tenantId) extendLogScope({ tenant_id: authenticated.tenantId });
-  }
-  if (authenticated?.tenantId) {
-    await enforceRate(deps, reply, { key: `tenant:${authenticated.tenantId}`, limit: await deps.tenantRequestsPerMinute(authenticated.tenantId) });
-  } else {
-    await enforceRate(deps, reply, { key: `ip:${request.ip}`, limit: deps.anonymousRequestsPerMinute });
-  }
-  const params = parsePart(contract.params, request.params, 'path');
-  const principal = authenticated?.principal;
-  let tenantId = authenticated?.tenantId;
+  const params = parsePart(contract.params, state.io.request.params, 'path');
+  const principal = state.authenticated?.principal;
+  const ownTenant = state.authenticated?.tenantId;
 
   if (access.kind === 'operator' && principal?.type !== 'operator') throw new OperatorOnlyError();
-  if (access.kind === 'tenant') {
-    const pathTenant = access.tenantParam ? (params as Record<string, string> | undefined)?.[access.tenantParam] : undefined;
-    if (principal?.type === 'operator') {
-      if (!access.allowOperator || pathTenant === undefined) {
-        throw new ForbiddenError('This route acts inside a tenant; use a key or token of that tenant', { details: { route: contract.path } });
-      }
-      if (!(await deps.tenantExists(asTenantId(pathTenant)))) throw new NotFoundError('tenant', pathTenant);
-      tenantId = asTenantId(pathTenant);
-    } else {
-      // Another tenant's path answers exactly like a missing tenant, so existence never leaks.
-      if (pathTenant !== undefined && pathTenant !== tenantId) throw new NotFoundError('tenant', pathTenant);
-      if (!principal || (principal.type !== 'user' && principal.type !== 'api_key') || !isPermission(access.permission)) {
-        throw new PermissionDeniedError(access.permission, null);
-      }
-      if (!can(principal.role, principal.scopes, access.permission)) throw new PermissionDeniedError(access.permission, principal.role);
+  if (access.kind !== 'tenant') return parseInput(definition, { io: state.io, principal, tenantId: ownTenant, params });
+  const pathTenant = access.tenantParam ? (params as Record<string, string> | undefined)?.[access.tenantParam] : undefined;
+  if (principal?.type === 'operator') {
+    if (!access.allowOperator || pathTenant === undefined) {
+      throw new ForbiddenError('This route acts inside a tenant; use a key or token of that tenant', { details: { route: contract.path } });
     }
+    const tenantId = asTenantId(pathTenant);
+    const scoped = (exists: boolean): GuardedInput => {
+      if (!exists) throw new NotFoundError('tenant', pathTenant);
+      return parseInput(definition, { io: state.io, principal, tenantId, params });
+    };
+    const exists = deps.tenantExists(tenantId);
+    return isPromise(exists) ? exists.then(scoped) : scoped(exists);
   }
-  const query = parsePart(contract.query, request.query, 'query');
-  const body = parsePart(contract.body, request.body, 'body');
-  const ctx: TenantContext | undefined =
-    tenantId && principal ? tenantContext({ tenantId, principal, requestId: request.id, traceId: traceIdOf(request) }, reply) : undefined;
-  return { principal, ctx, params, query, body };
+  // Another tenant's path answers exactly like a missing tenant, so existence never leaks.
+  if (pathTenant !== undefined && pathTenant !== ownTenant) throw new NotFoundError('tenant', pathTenant);
+  if (!principal || (principal.type !== 'user' && principal.type !== 'api_key') || !isPermission(access.permission)) {
+    throw new PermissionDeniedError(access.permission, null);
+  }
+  if (!can(principal.role, principal.scopes, access.permission)) throw new PermissionDeniedError(access.permission, principal.role);
+  return parseInput(definition, { io: state.io, principal, tenantId: ownTenant, params });
+}
+
+// Query and body are checked last, so a malformed body never tells an outsider anything.
+function parseInput(
+  definition: RouteDefinition,
+  checked: { io: GuardedRequest; principal: Authenticated['principal'] | undefined; tenantId: TenantId | undefined; params: unknown },
+): GuardedInput {
+  const { io, principal, tenantId, params } = checked;
+  const query = parsePart(definition.contract.query, io.request.query, 'query');
+  const body = parsePart(definition.contract.body, io.request.body, 'body');
+  const ctx = tenantId && principal ? tenantContext({ tenantId, principal, requestId: io.request.id, traceId: traceIdOf(io.request) }, io.reply) : undefined;
+  return { principal, ctx, params, query, body, requestId: io.request.id, ip: io.request.ip };
 }
 
 export function traceIdOf(request: FastifyRequest): string {
   // W3C traceparent: version-traceid-parentid-flags; fall back to the request id.
   const traceparent = request.headers['traceparent'];
-  const match = typeof traceparent === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent) : null;
+  const match = typeof traceparent === 'string' ? TRACEPARENT_PATTERN.exec(traceparent) : null;
   return match?.[1] ?? request.id;
 }
 
@@ -142,8 +207,12 @@ export function traceIdOf(request: FastifyRequest): string {
  */
 function tenantContext(fields: Omit<TenantContext, 'signal'>, reply: FastifyReply): TenantContext {
   let controller: AbortController | undefined;
+  // Fields are listed rather than spread: a spread beside a getter makes a slow dictionary object.
   return {
-    ...fields,
+    tenantId: fields.tenantId,
+    principal: fields.principal,
+    requestId: fields.requestId,
+    traceId: fields.traceId,
     get signal(): AbortSignal {
       if (!controller) {
         const created = new AbortController();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import type { Quotas } from '@aether/protocol';
+import type { Quotas, Tenant } from '@aether/protocol';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 
@@ -36,6 +36,7 @@ import {
   ResponseCache,
 } from '../kernel/model-router/index.js';
 import { ProviderRegistry } from '../runtime/providers/index.js';
+import { isPromise, thenMaybe, type MaybePromise } from '../shared/async/index.js';
 import { asTenantId, type TenantId } from '../shared/context/index.js';
 import { deriveKey } from '../shared/crypto/index.js';
 import { TtlCache } from '../shared/cache/index.js';
@@ -160,12 +161,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
-    // Tenant status and quotas are read on every request, from TenantService's short-lived cache.
-    async function tenantFacts(tenantId: TenantId): Promise<{ status: TenantStatus; requestsPerMinute: number } | null> {
-      const tenant = await tenants.find(tenantId);
-      return tenant && tenant.id === tenantId ? { status: tenant.status, requestsPerMinute: tenant.quotas.requests_per_minute } : null;
+    // Tenant status and quotas are read on every request, from TenantService's short-lived cache;
+    // a cached tenant answers synchronously, so the request guard need not wait (ADR 0006).
+    // Each takes a plain value on the cached path and allocates no closure there (ADR 0006).
+    function tenantRecord(tenantId: TenantId): MaybePromise<Tenant | undefined> {
+      const found = tenants.find(tenantId);
+      return isPromise(found) ? found.then((tenant) => (tenant?.id === tenantId ? tenant : undefined)) : found?.id === tenantId ? found : undefined;
     }
-    const tenantStatus = async (tenantId: TenantId) => (await tenantFacts(tenantId))?.status;
+    const statusOf = (tenant: Tenant | undefined): TenantStatus | undefined => tenant?.status;
+    const requestsPerMinuteOf = (tenant: Tenant | undefined): number => tenant?.quotas.requests_per_minute ?? config.rateLimit.defaultRequestsPerMinute;
+    const tenantStatus = (tenantId: TenantId): MaybePromise<TenantStatus | undefined> => thenMaybe(tenantRecord(tenantId), statusOf);
 
     const userDirectory: UserDirectory = {
       async authenticate(tenantRef, email, password) {
@@ -317,11 +322,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       metrics,
       readiness,
       routes: routes.map((route) => route.definition),
-      authenticate: (bearer) => authenticator.authenticate(bearer),
+      authenticate: (bearer) => authenticator.authenticateNow(bearer),
       rateLimiter,
-      tenantRequestsPerMinute: async (tenantId) => (await tenantFacts(tenantId))?.requestsPerMinute ?? config.rateLimit.defaultRequestsPerMinute,
+      tenantRequestsPerMinute: (tenantId) => thenMaybe(tenantRecord(tenantId), requestsPerMinuteOf),
       anonymousRequestsPerMinute: config.rateLimit.defaultRequestsPerMinute,
-      tenantExists: async (tenantId) => (await tenantFacts(tenantId)) !== null,
+      tenantExists: (tenantId) => thenMaybe(tenantRecord(tenantId), (tenant) => tenant !== undefined),
     });
 
     let closed = false;

@@ -16,7 +16,9 @@ const scopeStorage = new AsyncLocalStorage<LogScope>();
 
 /** Runs `work` with `scope` attached to every log line it writes (logging plumbing only). */
 export function withLogScope<T>(scope: LogScope, work: () => T): T {
-  return scopeStorage.run({ ...scopeStorage.getStore(), ...scope }, work);
+  const outer = scopeStorage.getStore();
+  // A copy either way, as extendLogScope mutates the store; a request has no outer scope.
+  return scopeStorage.run(outer ? { ...outer, ...scope } : { ...scope }, work);
 }
 
 /** Adds fields to the current scope, e.g. the tenant once authentication has resolved it. */

@@ -1,6 +1,7 @@
 import type { ApiKey, Role } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
+import { isPromise, type MaybePromise } from '../../shared/async/index.js';
 import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { asTenantId, type Principal, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { safeEqual } from '../../shared/crypto/index.js';
@@ -21,8 +22,11 @@ export interface ApiKeyServiceDeps {
   readonly logger: Logger;
   /** Refuses a key past the tenant's `max_api_keys` quota; from the tenancy module. */
   readonly enforceKeyQuota: KeyQuotaEnforcer;
-  /** The tenant's status (undefined when it does not exist); from the tenancy module. */
-  readonly tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
+  /**
+   * The tenant's status (undefined when it does not exist); from the tenancy module. A plain
+   * value when the tenant record is cached, so authentication from memory stays synchronous.
+   */
+  readonly tenantStatus: (tenantId: TenantId) => MaybePromise<TenantStatus | undefined>;
 }
 
 export interface CreateApiKeyInput {
@@ -56,10 +60,9 @@ export type TenantStatus = 'active' | 'suspended';
 export type KeyQuotaEnforcer = (tx: DbTransaction, check: { tenantId: TenantId; current: () => Promise<number> }) => Promise<void>;
 
 /** @throws {TenantSuspendedError} or {CredentialsInvalidError} unless the tenant is active. */
-export function assertTenantActive(tenantId: TenantId, status: TenantStatus | undefined): Promise<void> {
+export function assertTenantActive(tenantId: TenantId, status: TenantStatus | undefined): void {
   if (status === 'suspended') throw new TenantSuspendedError(tenantId);
   if (status === undefined) throw new CredentialsInvalidError('The credential\'s tenant no longer exists');
-  return Promise.resolve();
 }
 
 function principalRole(principal: Principal): Role | 'operator' | undefined {
@@ -75,7 +78,7 @@ export class ApiKeyService {
   readonly #ids: IdGenerator;
   readonly #audit: AuditSink;
   readonly #log: Logger;
-  readonly #tenantStatus: (tenantId: TenantId) => Promise<TenantStatus | undefined>;
+  readonly #tenantStatus: (tenantId: TenantId) => MaybePromise<TenantStatus | undefined>;
   readonly #enforceKeyQuota: KeyQuotaEnforcer;
   readonly #cache: TtlCache<ApiKeyRow | null>;
   readonly #lastUsedWrites = new Map<string, number>();
@@ -167,16 +170,29 @@ export class ApiKeyService {
   }
 
   /**
-   * Resolves an `ak_…` credential to its principal.
+   * Resolves an `ak_…` credential to its principal. Synchronous (a plain value, or a synchronous
+   * throw) when the key and its tenant are cached; a promise when either must be read.
    * @throws {CredentialsInvalidError} for an unknown key or wrong secret.
    * @throws {ApiKeyRevokedError} / {ApiKeyExpiredError} for a revoked or expired key.
+   * @throws {TenantSuspendedError} when the key's tenant is suspended.
    */
-  async authenticate(credential: ParsedCredential): Promise<{ principal: Principal; tenantId: TenantId }> {
-    const row = await this.#load(credential.id);
+  authenticate(credential: ParsedCredential): MaybePromise<{ principal: Principal; tenantId: TenantId }> {
+    // Branches on isPromise rather than chaining closures: this runs on every request.
+    const row = this.#load(credential.id);
+    return isPromise(row) ? row.then((loaded) => this.#authenticateRow(credential, loaded)) : this.#authenticateRow(credential, row);
+  }
+
+  #authenticateRow(credential: ParsedCredential, row: ApiKeyRow | null): MaybePromise<{ principal: Principal; tenantId: TenantId }> {
     if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
     this.#assertUsable(row);
     const tenantId = asTenantId(row.tenant_id);
-    await assertTenantActive(tenantId, await this.#tenantStatus(tenantId));
+    const status = this.#tenantStatus(tenantId);
+    return isPromise(status) ? status.then((loaded) => this.#admit(row, loaded)) : this.#admit(row, status);
+  }
+
+  #admit(row: ApiKeyRow, status: TenantStatus | undefined): { principal: Principal; tenantId: TenantId } {
+    const tenantId = asTenantId(row.tenant_id);
+    assertTenantActive(tenantId, status);
     this.#touch(row);
     return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
   }
@@ -194,14 +210,15 @@ export class ApiKeyService {
     if (row.expires_at && row.expires_at.getTime() <= this.#clock.now().getTime()) throw new ApiKeyExpiredError(row.id);
   }
 
-  async #load(keyId: string): Promise<ApiKeyRow | undefined> {
-    const row = await this.#cache.getOrLoad(keyId, async () =>
-      (await this.#db.withSystem((tx) =>
-        tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
-      )) ?? null,
-    );
-    return row ?? undefined;
+  // Null is a cached "no such key", so repeated unknown keys do not reach the database either.
+  #load(keyId: string): MaybePromise<ApiKeyRow | null> {
+    return this.#cache.getOrLoad(keyId, this.#readRow);
   }
+
+  readonly #readRow = async (keyId: string): Promise<ApiKeyRow | null> =>
+    (await this.#db.withSystem((tx) =>
+      tx.$extendTables<AuthTables>().selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst(),
+    )) ?? null;
 
   // Records use at most once a minute per key, so authentication stays a read on the hot path.
   #touch(row: ApiKeyRow): void {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { InMemoryAuditSink } from '../../infra/audit/index.js';
+import { thenMaybe } from '../../shared/async/index.js';
 import { describeEachDatabase } from '../../infra/database/testing/index.js';
 import { asTenantId, type TenantContext } from '../../shared/context/index.js';
 import { QuotaExceededError } from '../../shared/errors/index.js';
@@ -35,7 +36,7 @@ function build(db: Parameters<Parameters<typeof describeEachDatabase>[2]>[0] ext
   const audit = new InMemoryAuditSink();
   const tenants = new TenantService({ db, clock, ids, audit, defaultQuotas: quotas });
   const users = new UserService({ db, clock, ids, audit });
-  const tenantStatus = async (tenantId: string) => (await tenants.find(tenantId))?.status;
+  const tenantStatus = (tenantId: string) => thenMaybe(tenants.find(tenantId), (tenant) => tenant?.status);
   const apiKeys = new ApiKeyService({ db, clock, ids, audit, logger: silentLogger, tenantStatus, enforceKeyQuota: (tx, check) => enforceQuota(tx, { ...check, quota: 'max_api_keys' }) });
   const operatorKeys = new OperatorKeyService({ db, clock, ids });
   const tokens = new TokenService({ db, clock, ids, signingKey: randomBytes(32), accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86_400 });
@@ -124,6 +125,55 @@ describeEachDatabase('auth', [...tenancyMigrations, ...authMigrations], (getDb) 
       await expect(services.authenticator.authenticate(secret)).rejects.toBeInstanceOf(TenantSuspendedError);
       await services.tenants.update(operatorCtx, { status: 'active' });
       expect((await services.authenticator.authenticate(secret)).tenantId).toBe(ctx.tenantId);
+    });
+  });
+
+  describe('Authenticator.authenticateNow', () => {
+    it('answers from memory once the key and its tenant are cached', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now');
+      const { secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      const first = services.authenticator.authenticateNow(secret);
+      expect(first).toBeInstanceOf(Promise);
+      const loaded = await first;
+      const cached = services.authenticator.authenticateNow(secret);
+      expect(cached).not.toBeInstanceOf(Promise);
+      expect(cached).toEqual(loaded);
+    });
+
+    it('refuses a key revoked in this process at once, then synchronously from memory', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now-revoke');
+      const { api_key, secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      await services.authenticator.authenticate(secret);
+      await services.apiKeys.revoke(ctx, api_key.id);
+      await expect(Promise.resolve(services.authenticator.authenticateNow(secret))).rejects.toBeInstanceOf(ApiKeyRevokedError);
+      expect(() => services.authenticator.authenticateNow(secret)).toThrow(ApiKeyRevokedError);
+    });
+
+    it('refuses the keys of a tenant suspended in this process, also from memory', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now-suspend');
+      const { secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      await services.authenticator.authenticate(secret);
+      await services.tenants.update({ ...ctx, principal: { type: 'operator', id: 'op' } }, { status: 'suspended' });
+      await expect(Promise.resolve(services.authenticator.authenticateNow(secret))).rejects.toBeInstanceOf(TenantSuspendedError);
+      expect(() => services.authenticator.authenticateNow(secret)).toThrow(TenantSuspendedError);
+    });
+
+    it('sees a revocation made by another process once the 5 s key cache expires (ADR 0003)', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now-ttl');
+      const { api_key, secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      await services.authenticator.authenticate(secret);
+      await getDb().withSystem((tx) =>
+        tx.$extendTables<{ api_keys: { id: string; revoked_at: Date | null } }>().updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', api_key.id).execute(),
+      );
+      services.clock.advance(4_999);
+      // The tenant record (2 s) is read again by now; the key record is still the cached one.
+      expect(await services.authenticator.authenticateNow(secret)).toMatchObject({ tenantId: ctx.tenantId });
+      services.clock.advance(1);
+      await expect(Promise.resolve(services.authenticator.authenticateNow(secret))).rejects.toBeInstanceOf(ApiKeyRevokedError);
     });
   });
 

@@ -1,5 +1,6 @@
 import type { Role } from '@aether/protocol';
 
+import { thenMaybe, type MaybePromise } from '../../shared/async/index.js';
 import type { Principal, TenantId } from '../../shared/context/index.js';
 import { assertTenantActive, type ApiKeyService, type TenantStatus } from './api-key-service.js';
 import { parseCredential } from './credential-format.js';
@@ -13,7 +14,7 @@ export interface UserDirectory {
   authenticate(tenant: string, email: string, password: string): Promise<{ id: string; role: Role; tenantId: TenantId } | undefined>;
   /** The user's current role and status, undefined when gone. */
   status(tenantId: TenantId, userId: string): Promise<{ role: Role; status: 'active' | 'disabled' } | undefined>;
-  tenantStatus(tenantId: TenantId): Promise<TenantStatus | undefined>;
+  tenantStatus(tenantId: TenantId): MaybePromise<TenantStatus | undefined>;
 }
 
 export interface Authenticated {
@@ -50,17 +51,32 @@ export class Authenticator {
 
   /**
    * @throws {CredentialsInvalidError} / {TokenExpiredError} / {ApiKeyRevokedError} /
-   *   {ApiKeyExpiredError} when the credential does not authenticate.
+   *   {ApiKeyExpiredError} / {TenantSuspendedError} when the credential does not authenticate.
    */
   async authenticate(bearer: string): Promise<Authenticated> {
+    return this.authenticateNow(bearer);
+  }
+
+  /**
+   * `authenticate` for the request hot path: for an API or operator key whose records are cached
+   * it answers at once, with a plain value or a synchronous throw of the same errors; otherwise
+   * it returns a promise. Callers must handle both (see `shared/async`).
+   */
+  authenticateNow(bearer: string): MaybePromise<Authenticated> {
     const credential = parseCredential(bearer);
     if (credential?.kind === 'api_key') return this.#apiKeys.authenticate(credential);
-    if (credential?.kind === 'operator_key') return { principal: await this.#operatorKeys.authenticate(credential), tenantId: undefined };
+    if (credential?.kind === 'operator_key') {
+      return thenMaybe(this.#operatorKeys.authenticate(credential), (principal) => ({ principal, tenantId: undefined }));
+    }
     if (credential?.kind === 'refresh_token') {
       throw new CredentialsInvalidError('A refresh token is not an access credential; exchange it at POST /v1/tokens');
     }
+    return this.#authenticateToken(bearer);
+  }
+
+  async #authenticateToken(bearer: string): Promise<Authenticated> {
     const { tenantId, subject } = await this.#tokens.verify(bearer);
-    await assertTenantActive(tenantId, await this.#users.tenantStatus(tenantId));
+    assertTenantActive(tenantId, await this.#users.tenantStatus(tenantId));
     // Role and scopes are re-read, so a demotion or revocation applies before the token expires.
     const current = await this.#currentSubject({ tenantId, type: subject.type, id: subject.id });
     return { principal: current, tenantId };

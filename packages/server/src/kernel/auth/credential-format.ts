@@ -10,6 +10,7 @@ export type CredentialKind = 'api_key' | 'operator_key' | 'refresh_token';
 
 const PREFIX: Record<CredentialKind, string> = { api_key: 'ak', operator_key: 'aop', refresh_token: 'rt' };
 const ID_PREFIX: Record<CredentialKind, string> = { api_key: 'key', operator_key: 'op', refresh_token: 'rt' };
+const KIND_BY_PREFIX = new Map((Object.entries(PREFIX) as [CredentialKind, string][]).map(([kind, prefix]) => [prefix, kind]));
 const PATTERN = /^(ak|aop|rt)_([0-9a-z]{26})_([A-Za-z0-9_-]{43})$/;
 
 export interface ParsedCredential {
@@ -30,7 +31,7 @@ export function parseCredential(token: string): ParsedCredential | undefined {
   const match = PATTERN.exec(token);
   if (!match) return undefined;
   const [, prefix, ulid, secret] = match as unknown as [string, string, string, string];
-  const kind = (Object.keys(PREFIX) as CredentialKind[]).find((candidate) => PREFIX[candidate] === prefix);
+  const kind = KIND_BY_PREFIX.get(prefix);
   if (!kind) return undefined;
   return { kind, id: `${ID_PREFIX[kind]}_${ulid}`, secretHash: sha256Hex(secret) };
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../../infra/database/index.js';
+import { thenMaybe, type MaybePromise } from '../../shared/async/index.js';
 import type { Principal } from '../../shared/context/index.js';
 import { safeEqual } from '../../shared/crypto/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
@@ -44,16 +45,21 @@ export class OperatorKeyService {
     return row !== undefined;
   }
 
-  /** @throws {CredentialsInvalidError} for an unknown, wrong or revoked operator key. */
-  async authenticate(credential: ParsedCredential): Promise<Principal> {
-    const row = await this.#cache.getOrLoad(credential.id, async () =>
+  /**
+   * Synchronous when the key is cached (see ApiKeyService.authenticate).
+   * @throws {CredentialsInvalidError} for an unknown, wrong or revoked operator key.
+   */
+  authenticate(credential: ParsedCredential): MaybePromise<Principal> {
+    const row = this.#cache.getOrLoad(credential.id, async () =>
       (await this.#db.withSystem((tx) =>
         tx.$extendTables<AuthTables>().selectFrom('operator_keys').selectAll().where('id', '=', credential.id).executeTakeFirst(),
       )) ?? null,
     );
-    if (!row || !safeEqual(row.secret_hash, credential.secretHash) || row.revoked_at) {
-      throw new CredentialsInvalidError('Unknown or revoked operator key');
-    }
-    return { type: 'operator', id: row.id };
+    return thenMaybe(row, (found) => {
+      if (!found || !safeEqual(found.secret_hash, credential.secretHash) || found.revoked_at) {
+        throw new CredentialsInvalidError('Unknown or revoked operator key');
+      }
+      return { type: 'operator' as const, id: found.id };
+    });
   }
 }

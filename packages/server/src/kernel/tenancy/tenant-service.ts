@@ -1,6 +1,7 @@
 import type { Quotas, Tenant } from '@aether/protocol';
 
 import type { AuditSink } from '../../infra/audit/index.js';
+import { isPromise, type MaybePromise } from '../../shared/async/index.js';
 import { isUniqueViolation, type Database } from '../../infra/database/index.js';
 import { asTenantId, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
@@ -58,6 +59,15 @@ export function tenantToWire(row: TenantRow): Tenant {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
+}
+
+function orUndefined(tenant: Tenant | null): Tenant | undefined {
+  return tenant ?? undefined;
+}
+
+function existing(tenant: Tenant | null, tenantId: TenantId): Tenant {
+  if (!tenant) throw new NotFoundError('tenant', tenantId);
+  return tenant;
 }
 
 /** Tenants and their quotas. Creating tenants and changing quotas or status is the operator's. */
@@ -121,26 +131,41 @@ export class TenantService {
     return toPage(rows, limit, tenantToWire);
   }
 
-  /** The caller's own tenant. @throws {NotFoundError} when it does not exist. */
-  async get(ctx: TenantContext): Promise<Tenant> {
-    const tenant = await this.#cache.getOrLoad(ctx.tenantId, async () => {
-      const row = await this.#db.withTenant(ctx.tenantId, (tx) =>
-        tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', ctx.tenantId).executeTakeFirst(),
-      );
-      return row ? tenantToWire(row) : null;
-    });
-    if (!tenant) throw new NotFoundError('tenant', ctx.tenantId);
-    return tenant;
+  /**
+   * The caller's own tenant; a plain value when it is cached (every request reads it).
+   * @throws {NotFoundError} when it does not exist.
+   */
+  get(ctx: TenantContext): MaybePromise<Tenant> {
+    const tenant = this.#cache.getOrLoad(ctx.tenantId, this.#loadInScope);
+    return isPromise(tenant) ? tenant.then((found) => existing(found, ctx.tenantId)) : existing(tenant, ctx.tenantId);
   }
 
-  /** A tenant by id or slug, outside any tenant scope (authentication, operator). */
-  async find(idOrSlug: string): Promise<Tenant | undefined> {
+  // Read as the tenant itself (row-level security), unlike #load, which reads outside any tenant.
+  readonly #loadInScope = async (tenantId: string): Promise<Tenant | null> => {
+    const row = await this.#db.withTenant(asTenantId(tenantId), (tx) =>
+      tx.$extendTables<TenancyTables>().selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst(),
+    );
+    return row ? tenantToWire(row) : null;
+  };
+
+  /**
+   * A tenant by id or slug, outside any tenant scope (authentication, operator). By id it is a
+   * plain value when cached, so the request hot path reads tenant status without waiting.
+   */
+  find(idOrSlug: string): MaybePromise<Tenant | undefined> {
     // Lookups by id (every request makes one) go through the cache; by slug (sign-in) they do
     // not, so a tenant created a moment ago in another process is always found.
     if (hasIdPrefix(idOrSlug, 'tnt')) {
-      return (await this.#cache.getOrLoad(idOrSlug, async () => (await this.#load(idOrSlug)) ?? null)) ?? undefined;
+      const found = this.#cache.getOrLoad(idOrSlug, this.#loadById);
+      return isPromise(found) ? found.then(orUndefined) : orUndefined(found);
     }
-    const tenant = await this.#load(idOrSlug);
+    return this.#findBySlug(idOrSlug);
+  }
+
+  readonly #loadById = async (id: string): Promise<Tenant | null> => (await this.#load(id)) ?? null;
+
+  async #findBySlug(slug: string): Promise<Tenant | undefined> {
+    const tenant = await this.#load(slug);
     if (tenant) this.#cache.set(tenant.id, tenant);
     return tenant;
   }

@@ -22,7 +22,7 @@ describe('TtlCache', () => {
       loads += 1;
       return new Promise<number>((resolve) => { release = resolve; });
     };
-    const callers = Array.from({ length: 50 }, () => cache.getOrLoad('k', load));
+    const callers = Array.from({ length: 50 }, () => Promise.resolve(cache.getOrLoad('k', load)));
     release(7);
     expect(await Promise.all(callers)).toEqual(Array.from({ length: 50 }, () => 7));
     expect(loads).toBe(1);
@@ -51,5 +51,13 @@ describe('TtlCache', () => {
     cache.set('b', 2);
     cache.set('c', 3);
     expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 2, 3]);
+  });
+
+  it('returns a hit as a plain value and a miss as a promise', async () => {
+    const cache = new TtlCache<number>({ clock: new ManualClock(), ttlMs: 1000 });
+    const miss = cache.getOrLoad('k', () => Promise.resolve(1));
+    expect(miss).toBeInstanceOf(Promise);
+    await miss;
+    expect(cache.getOrLoad('k', () => Promise.resolve(2))).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../async/index.js';
 import type { Clock } from '../ports/index.js';
 
 /**
@@ -49,13 +50,20 @@ export class TtlCache<TValue> {
     this.#loading.clear();
   }
 
-  /** The cached value, or the result of `load` (shared with concurrent callers for the same key). */
-  async getOrLoad(key: string, load: () => Promise<TValue>): Promise<TValue> {
+  /**
+   * The cached value, or the result of `load` (shared with concurrent callers for the same key).
+   * A hit is returned as a plain value, not a promise, so a request served from memory never
+   * waits on a microtask. `load` gets the key, so hot callers can pass one function made once
+   * instead of a new closure per call.
+   */
+  getOrLoad(key: string, load: (key: string) => Promise<TValue>): MaybePromise<TValue> {
     const cached = this.get(key);
     if (cached !== undefined) return cached;
-    const pending = this.#loading.get(key);
-    if (pending) return pending;
-    const loading = load();
+    return this.#loading.get(key) ?? this.#load(key, load);
+  }
+
+  async #load(key: string, load: (key: string) => Promise<TValue>): Promise<TValue> {
+    const loading = load(key);
     this.#loading.set(key, loading);
     try {
       const value = await loading;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual, hash } from 'node:crypto';
 
 import { AppError } from '../errors/index.js';
 
@@ -58,7 +58,8 @@ export function deriveKey(masterKey: Buffer, purpose: string): Buffer {
 
 /** SHA-256 hex digest of a UTF-8 string. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot form: it hashes every credential on the request path, and skips the Hash object.
+  return hash('sha256', text, 'hex');
 }
 
 /** Constant-time comparison of two hex or ASCII strings. */
