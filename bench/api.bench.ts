@@ -38,7 +38,8 @@ export const suite: BenchSuite = {
   name: 'api',
   async run(record) {
     const home = await mkdtemp(join(tmpdir(), 'aether-bench-'));
-    const config = loadConfig({ AETHER_HOME: home, AETHER_PORT: '0', AETHER_MASTER_KEY: randomBytes(32).toString('hex'), AETHER_LOG_LEVEL: 'silent', AETHER_RATE_LIMIT_PER_MINUTE: '10000000' });
+    // No warm sandbox pool: the route does not use one, and filling it would load the machine under test.
+    const config = loadConfig({ AETHER_HOME: home, AETHER_PORT: '0', AETHER_MASTER_KEY: randomBytes(32).toString('hex'), AETHER_LOG_LEVEL: 'silent', AETHER_RATE_LIMIT_PER_MINUTE: '10000000', AETHER_HYPERVISOR_POOL: '' });
     const db = await openTestDatabase('pglite', ALL_MIGRATIONS);
     const app = await createApp(config, { db });
     const init = await initializePlatform(app);
