@@ -66,22 +66,23 @@ export async function timeConcurrent(
 
 /**
  * Starts `total` calls of `fn` at a steady `perSecond` (open loop: a slow call does not delay the
- * next start) and returns each call's latency in ms, measured from its scheduled start.
+ * next start) and returns each call's latency in ms, measured from its scheduled start, and the
+ * rate actually achieved.
  */
-export async function timeAtRate(total: number, perSecond: number, fn: (index: number) => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
+export async function timeAtRate(total: number, perSecond: number, fn: (index: number) => Promise<unknown>): Promise<{ latencies: number[]; rate: number }> {
+  const latencies: number[] = [];
   const running: Promise<void>[] = [];
   const started = performance.now();
   for (let index = 0; index < total; index += 1) {
     const due = started + (index * 1000) / perSecond;
     const wait = due - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
     running.push(
       fn(index).then(() => {
-        samples.push(performance.now() - due);
+        latencies.push(performance.now() - due);
       }),
     );
   }
   await Promise.all(running);
-  return samples;
+  return { latencies, rate: total / ((performance.now() - started) / 1000) };
 }

@@ -1,5 +1,4 @@
 import { hash, randomBytes, verify } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { sql } from 'kysely';
 
@@ -28,7 +27,7 @@ import {
   type SignedCheckpoint,
   type SignedEntry,
 } from '../packages/server/src/kernel/ledger/index.js';
-import { percentile, type BenchFigure, type BenchSuite } from './harness.js';
+import { percentile, timeAtRate, type BenchFigure, type BenchSuite } from './harness.js';
 
 type Record_ = (figure: BenchFigure) => void;
 
@@ -38,23 +37,6 @@ const RATE_PER_SECOND = 1000;
 const VERIFY_ENTRIES = 1_000_000;
 const SIGNATURES = 40_000;
 const PROOFS = 2000;
-
-/** Starts `fn` at a fixed rate (open loop) and measures each call from its scheduled start. */
-async function paced(total: number, ratePerSecond: number, fn: (index: number) => Promise<unknown>): Promise<{ latencies: number[]; rate: number }> {
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  for (let index = 0; index < total; index += 1) {
-    const scheduled = start + (index * 1000) / ratePerSecond;
-    const wait = scheduled - performance.now();
-    if (wait >= 1) await sleep(wait);
-    pending.push(fn(index).then(() => {
-      latencies.push(performance.now() - scheduled);
-    }));
-  }
-  await Promise.all(pending);
-  return { latencies, rate: total / ((performance.now() - start) / 1000) };
-}
 
 async function appendFigures(record: Record_): Promise<void> {
   const schema = `bench_ledger_${randomBytes(4).toString('hex')}`;
@@ -73,11 +55,11 @@ async function appendFigures(record: Record_): Promise<void> {
       await sql`insert into bench_plain (tenant_id, seq, recorded_at, kind, actor_type, actor_id, subject, body, hash, key_id, signature)
           values ('tnt_bench', ${-index - 1}, now(), 'tool.called', 'system', 'bench', '{"task_id":"task_bench"}', ${sample.body}, ${sample.hash}, ${sample.key_id}, ${sample.signature})`.execute(db.kysely);
     }
-    const plain = await paced(APPENDS, RATE_PER_SECOND, (index) =>
+    const plain = await timeAtRate(APPENDS, RATE_PER_SECOND, (index) =>
       sql`insert into bench_plain (tenant_id, seq, recorded_at, kind, actor_type, actor_id, subject, body, hash, key_id, signature)
           values ('tnt_bench', ${index + 1}, now(), 'tool.called', 'system', 'bench', '{"task_id":"task_bench"}', ${sample.body}, ${sample.hash}, ${sample.key_id}, ${sample.signature})`.execute(db.kysely),
     );
-    const appends = await paced(APPENDS, RATE_PER_SECOND, (index) => ledger.append(ctx, entry(index)));
+    const appends = await timeAtRate(APPENDS, RATE_PER_SECOND, (index) => ledger.append(ctx, entry(index)));
     const p50 = percentile(appends.latencies, 50);
     const p99 = percentile(appends.latencies, 99);
     record({ name: `append p50 at ${String(Math.round(appends.rate))}/s (${String(APPENDS)} appends, one tenant, PostgreSQL)`, value: p50, unit: 'ms', baselineName: 'plain INSERT of the same row p50', baseline: percentile(plain.latencies, 50), goal: '<= 2 ms', met: p50 <= 2 });

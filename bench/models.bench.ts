@@ -94,8 +94,8 @@ async function routerOverhead(engine: TestEngine, audit: 'memory' | 'ledger', re
       baselineName: 'routed p50 under that load', baseline: percentile(concurrent, 50),
     });
     // The goal's own terms: calls arriving at a steady 1,000/s, routed against raw, same rate.
-    const rawAtRate = await timeAtRate(2000, 1000, () => rawCall(server.url));
-    const routedAtRate = await timeAtRate(2000, 1000, () => router.call(ctx, request));
+    const rawAtRate = (await timeAtRate(2000, 1000, () => rawCall(server.url))).latencies;
+    const routedAtRate = (await timeAtRate(2000, 1000, () => router.call(ctx, request))).latencies;
     for (const p of [50, 99]) {
       const overhead = percentile(routedAtRate, p) - percentile(rawAtRate, p);
       record({
