@@ -161,9 +161,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const users = new UserService({ db, clock, ids, audit });
     const secrets = new SecretService({ db, clock, audit, encryptionKey: deriveKey(masterKey, 'tenant-secrets') });
 
-    // Tenant status and quotas are read on every request, from TenantService's short-lived cache;
-    // a cached tenant answers synchronously, so the request guard need not wait (ADR 0006).
-    // Each takes a plain value on the cached path and allocates no closure there (ADR 0006).
+    // Tenant status and quotas are read on every request, from TenantService's short-lived cache:
+    // a cached tenant answers synchronously, with no closure made, so the guard need not wait (ADR 0006).
     function tenantRecord(tenantId: TenantId): MaybePromise<Tenant | undefined> {
       const found = tenants.find(tenantId);
       return isPromise(found) ? found.then((tenant) => (tenant?.id === tenantId ? tenant : undefined)) : found?.id === tenantId ? found : undefined;

@@ -1,7 +1,7 @@
 import { Kysely, sql, type PostgresDialect, type Transaction } from 'kysely';
 
 import type { TenantId } from '../../shared/context/index.js';
-import { withTransactionPrelude } from './pipelined-dialect.js';
+import { PipelinedPostgresDialect, withTransactionPrelude } from './pipelined-dialect.js';
 
 /** The empty table map; each module adds its own tables with `db.$extendTables<TModuleTables>()`. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the empty table map that `$extendTables` adds to
@@ -27,8 +27,6 @@ export interface DatabaseDeps {
   readonly engine: DatabaseEngine;
   readonly dialect: PostgresDialect;
   readonly schema: string;
-  /** The connections write queries without waiting for earlier answers (pg pipeline mode). */
-  readonly pipelined?: boolean;
   readonly onClose?: () => Promise<void>;
 }
 
@@ -50,7 +48,8 @@ export class Database implements AsyncDisposable {
     this.schema = deps.schema;
     this.kysely = new Kysely<NoTables>({ dialect: deps.dialect });
     this.#onClose = deps.onClose;
-    this.#pipelined = deps.pipelined ?? false;
+    // Only the pipelined dialect sends the tenant scope as a prelude; any other gets it as a statement.
+    this.#pipelined = deps.dialect instanceof PipelinedPostgresDialect;
   }
 
   /** Runs `work` in a transaction scoped to `tenantId`, as the RLS-bound application role. */

@@ -97,7 +97,7 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
   pool.on('error', () => undefined);
   prepareStatementsOnConnect(pool);
   coalesceWritesOnConnect(pool);
-  const database = new Database({ engine: 'postgres', schema, dialect: new PipelinedPostgresDialect({ pool }), pipelined: true });
+  const database = new Database({ engine: 'postgres', schema, dialect: new PipelinedPostgresDialect({ pool }) });
   try {
     if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);
     await database.ping();

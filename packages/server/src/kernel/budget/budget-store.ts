@@ -106,6 +106,9 @@ export interface BudgetNotification {
   readonly createdAt: Date;
 }
 
+/** Runs inside the transaction of a batch of lease charges (their audit entries commit with them). */
+export type WithinBatch = (tx: DbTransaction | undefined) => Promise<void>;
+
 /** Runs inside the store's transaction (so an audit entry commits with the charge it records), given what is charged. */
 export type WithinTransaction = (tx: DbTransaction | undefined, charged: Pick<SettleOutcome, 'reservation' | 'chargedMicros'>) => Promise<void>;
 
@@ -130,7 +133,7 @@ export interface BudgetStore {
    * moved). `within` runs in the same transaction (for the charges' audit entries). Outcomes
    * come back in the charges' order.
    */
-  settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]>;
+  settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: WithinBatch): Promise<SettleOutcome[]>;
   /** Gives `amountMicros` an open lease holds unused back to its budgets. @returns false when it is not open or holds less. */
   shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean>;
   /**

@@ -16,10 +16,10 @@ import {
   type ReserveOutcome,
   type SettleOutcome,
   type ThresholdCrossing,
+  type WithinBatch,
   type WithinTransaction,
   withPending,
 } from './budget-store.js';
-import type { DbTransaction } from '../../infra/database/index.js';
 
 interface StoredReservation extends Reservation {
   leaseId?: string;
@@ -138,7 +138,7 @@ export class InMemoryBudgetStore implements BudgetStore {
     return outcome;
   }
 
-  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]> {
+  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: WithinBatch): Promise<SettleOutcome[]> {
     const { charges, now } = batch;
     // The caller's entries first: if they fail, nothing is charged (as a rolled-back transaction).
     await within?.(undefined);

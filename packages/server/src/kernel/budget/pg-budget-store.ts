@@ -19,6 +19,7 @@ import {
   type ReserveOutcome,
   type SettleOutcome,
   type ThresholdCrossing,
+  type WithinBatch,
   type WithinTransaction,
   withPending,
 } from './budget-store.js';
@@ -288,7 +289,7 @@ export class PgBudgetStore implements BudgetStore {
     });
   }
 
-  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: (tx: DbTransaction | undefined) => Promise<void>): Promise<SettleOutcome[]> {
+  async settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: WithinBatch): Promise<SettleOutcome[]> {
     const { charges, now } = batch;
     if (charges.length === 0) return [];
     return this.#tx(tenantId, async (tx) => {
@@ -296,39 +297,40 @@ export class PgBudgetStore implements BudgetStore {
       // covers it on every budget, and closing the lease moves its charges into spent. A process
       // closes its lease only once all work carved from it has settled, and the reaper only long
       // after any work could still run, so no close misses these rows. One statement records a
-      // whole batch; the caller's entries follow in the same transaction.
+      // whole batch and says which leases were open; the caller's entries follow in the same transaction.
       const rows = charges.map(({ leaseId, work, chargedMicros }) => ({
         id: work.id, lease_id: leaseId, budget_ids: work.budgetIds, amount_micros: work.amountMicros, charged_micros: chargedMicros, kind: work.kind, item: work.item,
         agent_id: work.scope.agentId ?? null, task_id: work.scope.taskId ?? null, subagent_id: work.scope.subAgentId ?? null,
       }));
-      const recorded = await sql<{ id: string }>`
-        insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
-        select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
-        where exists (select 1 from budget_reservations l where l.tenant_id = ${tenantId} and l.id = c.lease_id and l.kind = 'lease' and l.status = 'open')
-        returning id`.execute(tx);
+      const recorded = await sql<{ id: string; on_open_lease: boolean }>`
+        with open_leases as (
+          select id from budget_reservations
+          where tenant_id = ${tenantId} and kind = 'lease' and status = 'open' and id = any(${[...new Set(charges.map((c) => c.leaseId))]}::text[])
+        ), ins as (
+          insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
+          select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+            as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
+          returning id, lease_id
+        )
+        select ins.id, ins.lease_id in (select id from open_leases) as on_open_lease from ins`.execute(tx);
       await within?.(tx);
-      const onOpenLease = new Set(recorded.rows.map((row) => row.id));
+      const onOpenLease = new Set(recorded.rows.filter((row) => row.on_open_lease).map((row) => row.id));
       const outcomes: SettleOutcome[] = [];
       for (const charge of charges) {
         outcomes.push(onOpenLease.has(charge.work.id)
           ? { reservation: charge.work, chargedMicros: charge.chargedMicros, budgets: [], crossings: [] }
-          : await this.#chargeStraightToSpent(tx, { tenantId, charge, now }));
+          : await this.#moveIntoSpent(tx, { tenantId, charge, now }));
       }
       return outcomes;
     });
   }
 
-  /** Charges work whose lease the reaper already released: its row, and its amount into spent. */
-  async #chargeStraightToSpent(tx: DbTransaction, at: { tenantId: string; charge: LeaseCharge; now: Date }): Promise<SettleOutcome> {
-    const { tenantId, charge: { leaseId, work, chargedMicros: charged }, now } = at;
+  /** Moves a charge whose lease the reaper already released straight into spent on its budgets. */
+  async #moveIntoSpent(tx: DbTransaction, at: { tenantId: string; charge: LeaseCharge; now: Date }): Promise<SettleOutcome> {
+    const { tenantId, charge: { work, chargedMicros: charged }, now } = at;
     const result = await sql<{ rows: SettledBudgetRow[] }>`
-      with ins as (
-        insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
-        values (${tenantId}, ${work.id}, ${[...work.budgetIds]}::text[], ${work.amountMicros}, ${charged}, ${work.kind}, ${work.item},
-                ${work.scope.agentId ?? null}, ${work.scope.taskId ?? null}, ${work.scope.subAgentId ?? null}, 'settled', ${now}, ${now}, ${leaseId})
-      ), locked as (
+      with locked as (
         select b.id, b.alert_level from budget_limits b
         where b.tenant_id = ${tenantId} and b.id = any(${[...work.budgetIds]}::text[])
         order by b.id for update of b

@@ -118,15 +118,9 @@ export class LedgerService implements AuditSink {
    *   {LedgerEntryInvalidError} for bad input; nothing is appended.
    */
   async append(ctx: TenantContext, input: AuditEntryInput, options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt> {
-    const entry = validateEntry(ctx, input, this.#limits);
     // In the caller's transaction the entry commits (or rolls back) with the effect it records.
-    // Inside the caller's transaction, use the key already loaded (by `init()` at start-up):
-    // loading it would need a second connection, which PGlite does not have.
-    if (options.tx) {
-      const key = this.#keys.current() ?? (await this.#keys.active());
-      return (await this.#writeBatch(options.tx, { tenantId: ctx.tenantId, key }, [entry]))[0] as AuditReceipt;
-    }
-    return this.#groupCommit.submit(ctx.tenantId, entry);
+    if (options.tx) return (await this.appendAll(ctx, [input], options))[0] as AuditReceipt;
+    return this.#groupCommit.submit(ctx.tenantId, validateEntry(ctx, input, this.#limits));
   }
 
   /**
@@ -137,8 +131,11 @@ export class LedgerService implements AuditSink {
   async appendAll(ctx: TenantContext, inputs: readonly AuditEntryInput[], options: { readonly tx?: DbTransaction } = {}): Promise<AuditReceipt[]> {
     const entries = inputs.map((input) => validateEntry(ctx, input, this.#limits));
     if (entries.length === 0) return [];
-    const key = this.#keys.current() ?? (await this.#keys.active());
-    return this.#db.withTenant(ctx.tenantId, (tx) => this.#writeBatch(tx, { tenantId: ctx.tenantId, key }, entries), { tx: options.tx });
+    const { tx } = options;
+    // Inside the caller's transaction, use the key already loaded (by `init()` at start-up):
+    // loading it would need a second connection, which PGlite does not have.
+    const key = tx ? (this.#keys.current() ?? (await this.#keys.active())) : await this.#keys.active();
+    return this.#db.withTenant(ctx.tenantId, (scoped) => this.#writeBatch(scoped, { tenantId: ctx.tenantId, key }, entries), { tx });
   }
 
   async #writeBatch(tx: DbTransaction, target: { tenantId: string; key: LedgerSigningKey }, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
