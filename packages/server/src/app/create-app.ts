@@ -10,7 +10,7 @@ import type { AuditSink } from '../infra/audit/index.js';
 import { migrate, openDatabase, type Database, type Migration } from '../infra/database/index.js';
 import { readMasterKeyFile } from '../infra/keys/index.js';
 import { createPinoLogger } from '../infra/logger/index.js';
-import { connectNats, pingNats, type NatsConnection } from '../infra/nats/index.js';
+import { connectNats, EventStream, pingNats, type NatsConnection } from '../infra/nats/index.js';
 import { connectRedis, type RedisClient } from '../infra/redis/index.js';
 import {
   ApiKeyService,
@@ -25,7 +25,7 @@ import {
 import { LedgerCheckpointer, ledgerMigrations, ledgerRoutes, LedgerService } from '../kernel/ledger/index.js';
 import { createHypervisor, hypervisorMigrations, hypervisorRoutes, type Hypervisor } from '../hypervisor/index.js';
 import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantService, UserService } from '../kernel/tenancy/index.js';
-import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, type TaskCanceller } from '../kernel/budget/index.js';
+import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, StreamBudgetEvents, type TaskCanceller } from '../kernel/budget/index.js';
 import {
   CircuitBreakers,
   InMemoryTenantCatalogSource,
@@ -143,10 +143,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       });
     }
     let nats: NatsConnection | undefined;
+    let events: EventStream | undefined;
     if (config.nats) {
       const connected = await connectNats(config.nats.url);
       nats = connected;
       closers.push(() => connected.drain());
+      events = await EventStream.open(connected);
     }
 
     // Every side effect of every module is recorded in the signed ledger.
@@ -228,7 +230,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       clock,
       ids,
       logger,
-      events: new LoggingBudgetEvents(logger),
+      // Scaled out, budget alerts are durable events on JetStream; embedded, the log carries them.
+      events: events ? new StreamBudgetEvents({ stream: events, ids, clock }) : new LoggingBudgetEvents(logger),
       canceller: overrides.taskCanceller ?? noTasksYet(logger),
     });
     // A reservation outlives its call only if its process died; release it after every attempt

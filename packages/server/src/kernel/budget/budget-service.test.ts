@@ -7,7 +7,7 @@ import { openTestDatabase } from '../../infra/database/testing/index.js';
 import { asTenantId, systemContext } from '../../shared/context/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import { SequentialIdGenerator } from '../../shared/ids/index.js';
-import { ManualClock, silentLogger } from '../../shared/ports/index.js';
+import { ManualClock, MemoryLogger, silentLogger } from '../../shared/ports/index.js';
 import { BudgetService } from './budget-service.js';
 import { runSlotAuction } from './economics.js';
 import { BudgetExhaustedError, PriceUnknownError, ReservationNotOpenError } from './errors.js';
@@ -56,6 +56,22 @@ describe('BudgetService', () => {
       expect(canceller.calls).toEqual([expect.objectContaining({ target: 'tenant', id: ctx.tenantId })]);
       expect(audit.kinds(ctx.tenantId)).toEqual(expect.arrayContaining(['budget.threshold_reached', 'budget.work_cancelled']));
       await expect(service.reserve(ctx, { amountMicros: 1, kind: 'llm', item: 'm' })).rejects.toBeInstanceOf(BudgetExhaustedError);
+    });
+
+    it('still records the notification, the ledger entry and the cancellation when the event bus is down', async () => {
+      const { audit, canceller, clock, ctx } = setup();
+      const failing = { publish: () => Promise.reject(new Error('nats: connection closed')) };
+      const logger = new MemoryLogger();
+      const service = new BudgetService({ store: new PgBudgetStore({ db }), audit, clock, ids: new SequentialIdGenerator(), logger, events: failing, canceller });
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 100 });
+      await spend(service, ctx, 100);
+      expect((await service.notifications(ctx)).map((x) => x.level)).toEqual([75]);
+      expect(audit.kinds(ctx.tenantId).filter((k) => k === 'budget.threshold_reached')).toHaveLength(3);
+      expect(canceller.calls).toEqual([expect.objectContaining({ target: 'tenant' })]);
+      const failures = logger.records.filter((r) => r.level === 'error');
+      expect(failures.map((r) => [r.event, r.fields['level'], r.fields['error']])).toEqual(
+        [75, 90, 100].map((level) => ['budget.event-publish-failed', level, 'nats: connection closed']),
+      );
     });
 
     it('kills only the task whose own limit is reached, and a sub-agent limit kills its task', async () => {

@@ -443,9 +443,15 @@ export class BudgetService implements AsyncDisposable {
     for (const level of [75, 90, 100].filter((l) => l > crossing.fromLevel && l <= crossing.toLevel)) {
       const message = `Budget ${b.scope}:${b.scopeId} reached ${String(level)} % (${usd(b.spentMicros)} of ${usd(b.limitMicros)})`;
       this.#log.warn('budget.threshold-reached', { tenantId: ctx.tenantId, budgetId: b.id, level });
-      await this.#events.publish(ctx, {
-        type: 'budget.threshold_reached', budgetId: b.id, scope: b.scope, scopeId: b.scopeId, level, spentMicros: b.spentMicros, limitMicros: b.limitMicros,
-      });
+      // The charge is already committed: an event bus that is down must not also skip the
+      // ledger entry, the notification or the cancellation below, which are the safety net.
+      try {
+        await this.#events.publish(ctx, {
+          type: 'budget.threshold_reached', budgetId: b.id, scope: b.scope, scopeId: b.scopeId, level, spentMicros: b.spentMicros, limitMicros: b.limitMicros,
+        });
+      } catch (error) {
+        this.#log.error('budget.event-publish-failed', { tenantId: ctx.tenantId, budgetId: b.id, level, error: error instanceof Error ? error.message : String(error) });
+      }
       await this.#audit.append(ctx, { kind: 'budget.threshold_reached', subject: { budget_id: b.id }, payload: { level, spent_micros: b.spentMicros, limit_micros: b.limitMicros } });
       if (level === 75) {
         await this.#store.addNotification(ctx.tenantId, { id: this.#ids.next('ntf'), budgetId: b.id, level, message, createdAt: this.#clock.now() });

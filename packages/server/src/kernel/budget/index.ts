@@ -31,5 +31,6 @@ export { budgetMigrations } from './migrations.js';
 export { InMemoryBudgetStore } from './in-memory-budget-store.js';
 export { StaleReservationReaper } from './stale-reservation-reaper.js';
 export { PgBudgetStore } from './pg-budget-store.js';
+export { StreamBudgetEvents } from './stream-budget-events.js';
 export { budgetRoutes, type BudgetRoutesDeps } from './routes.js';
 export { LoggingBudgetEvents, RecordingBudgetEvents, RecordingTaskCanceller, type BudgetEvent, type BudgetEventSink, type TaskCanceller } from './ports.js';
