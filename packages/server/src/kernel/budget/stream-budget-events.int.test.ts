@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
 import { JSONCodec } from 'nats';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
 import { InMemoryAuditSink } from '../../infra/audit/index.js';
-import { describeWithService } from '../../infra/database/testing/index.js';
-import { connectNats, EVENT_STREAM, EventStream, tenantEventSubject, type NatsConnection } from '../../infra/nats/index.js';
+import { EVENT_STREAM, EventStream, tenantEventSubject } from '../../infra/nats/index.js';
+import { describeWithNats } from '../../infra/nats/testing/index.js';
 import { asTenantId, systemContext } from '../../shared/context/index.js';
 import { SequentialIdGenerator, UlidIdGenerator } from '../../shared/ids/index.js';
 import { ManualClock, silentLogger } from '../../shared/ports/index.js';
@@ -14,20 +14,12 @@ import { InMemoryBudgetStore } from './in-memory-budget-store.js';
 import { RecordingTaskCanceller } from './ports.js';
 import { StreamBudgetEvents } from './stream-budget-events.js';
 
-describeWithService('nats', 'StreamBudgetEvents on NATS JetStream', (url) => {
-  let connection: NatsConnection;
-  beforeAll(async () => {
-    connection = await connectNats(url, 'aether-test');
-  });
-  afterAll(async () => {
-    await connection.drain();
-  });
-
+describeWithNats('StreamBudgetEvents on NATS JetStream', (connection) => {
   it('publishes each threshold a charge crosses on the tenant subject of the event stream', async () => {
     const clock = new ManualClock(new Date('2030-03-15T10:00:00Z'));
     const ids = new SequentialIdGenerator();
     // Event ids are JetStream message ids, deduplicated stream-wide: they must be unique across runs.
-    const events = new StreamBudgetEvents({ stream: await EventStream.open(connection), ids: new UlidIdGenerator(), clock });
+    const events = new StreamBudgetEvents({ stream: await EventStream.open(connection()), ids: new UlidIdGenerator(), clock });
     const service = new BudgetService({
       store: new InMemoryBudgetStore(), audit: new InMemoryAuditSink(), clock, ids, logger: silentLogger, events, canceller: new RecordingTaskCanceller(),
     });
@@ -36,7 +28,7 @@ describeWithService('nats', 'StreamBudgetEvents on NATS JetStream', (url) => {
     const reservation = await service.reserve(ctx, { amountMicros: 800, kind: 'llm', item: 'm' });
     await service.settle(ctx, reservation.id, 800);
 
-    const manager = await connection.jetstreamManager();
+    const manager = await connection().jetstreamManager();
     const stored = await manager.streams.getMessage(EVENT_STREAM.name, { last_by_subj: tenantEventSubject(ctx.tenantId, 'budget.threshold_reached') });
     expect(JSONCodec().decode(stored.data)).toEqual({
       id: expect.stringMatching(/^evt_/) as unknown, type: 'budget.threshold_reached', tenant_id: ctx.tenantId, budget_id: budget.id,

@@ -7,7 +7,9 @@ import type { BudgetEvent, BudgetEventSink } from './ports.js';
 /**
  * Publishes budget events to the platform's JetStream event stream, one subject per tenant:
  * `aether.events.<tenant>.budget.threshold_reached`. Subscribers (dashboards, chat channels,
- * a tenant's own webhook relay) read them durably, from any process.
+ * a tenant's own webhook relay) read them durably, from any process. Each event's id is also its
+ * JetStream message id, deduplicated stream-wide, so `ids` must be unique across processes and
+ * restarts (the platform's ULIDs are; a sequential test generator is not).
  */
 export class StreamBudgetEvents implements BudgetEventSink {
   readonly #stream: EventStream;
