@@ -39,13 +39,12 @@ async function setup(audit = new InMemoryAuditSink()) {
 }
 
 describe('LeaseChargeBatcher', () => {
-  it('writes the charges that arrive while a batch is in flight together in the next one', async () => {
+  it('writes the charges submitted together in one batch, with every entry in order', async () => {
     const { store, audit, batcher, tenantId, charge } = await setup();
     const ctx = systemContext(tenantId, 'test');
     const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.submit(ctx, charge(`res_w${String(i)}`, i), [{ kind: 'llm.call', payload: { i } }])));
     expect(outcomes.map((o) => [o.reservation.id, o.chargedMicros])).toEqual(Array.from({ length: 10 }, (_, i) => [`res_w${String(i)}`, i]));
-    // The first charge found no batch in flight and went alone; the nine behind it went as one.
-    expect(store.batches).toEqual([1, 9]);
+    expect(store.batches).toEqual([10]);
     expect(audit.entries.map((e) => e.entry.payload['i'])).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(await store.costs(tenantId, 'tenant', {})).toEqual([{ key: tenantId, costMicros: 45, count: 10 }]);
   });
@@ -64,15 +63,15 @@ describe('LeaseChargeBatcher', () => {
   it('retries a failed batch charge by charge, so only the bad one fails and nothing of it is charged', async () => {
     const { store, batcher, tenantId, charge } = await setup(new PickyAuditSink());
     const ctx = systemContext(tenantId, 'test');
-    const first = batcher.submit(ctx, charge('res_first', 5), [{ kind: 'llm.call', payload: {} }]);
     const settled = await Promise.allSettled([
-      first,
+      batcher.submit(ctx, charge('res_first', 5), [{ kind: 'llm.call', payload: {} }]),
       batcher.submit(ctx, charge('res_good', 7), [{ kind: 'llm.call', payload: {} }]),
       batcher.submit(ctx, charge('res_bad', 11), [{ kind: 'llm.call', payload: { poison: true } }]),
       batcher.submit(ctx, charge('res_late', 13), [{ kind: 'llm.call', payload: {} }]),
     ]);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    expect(store.batches).toEqual([1, 3, 1, 1, 1]);
+    // The batch of four fails on the bad entry; each is then written alone.
+    expect(store.batches).toEqual([4, 1, 1, 1, 1]);
     expect(await store.costs(tenantId, 'tenant', {})).toEqual([{ key: tenantId, costMicros: 25, count: 3 }]);
   });
 });

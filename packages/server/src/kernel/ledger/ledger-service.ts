@@ -90,8 +90,9 @@ export class LedgerService implements AuditSink {
       checkpointEvery: deps.options?.checkpointEvery ?? 1000,
       checkpointIntervalMs: deps.options?.checkpointIntervalMs ?? 60_000,
     };
-    // Group commit: appends of one tenant that arrive while its transaction is in flight go in the
-    // next one, so the tenant's head lock and fsync are paid once per batch, not per entry.
+    // Group commit: appends of one tenant made in the same event-loop turn, or while its
+    // transaction is in flight, go in one batch, so the tenant's head lock and fsync are paid
+    // once per batch, not per entry.
     this.#groupCommit = new KeyedBatcher({
       maxBatch: 500,
       onBatchFailure: 'fail-all',

@@ -1,3 +1,5 @@
+import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
+
 interface Pending<TItem, TResult> {
   readonly item: TItem;
   resolve(result: TResult): void;
@@ -17,10 +19,15 @@ export interface KeyedBatcherOptions<TItem, TResult> {
 }
 
 /**
- * Group commit: items of one key (a tenant) that arrive while that key's batch is being written
- * wait and go together in the next batch, so a burst pays one write per batch instead of one per
- * item, while a lone item goes at once. Each submitter's promise settles with its own item's
- * result, only after the batch holding it was written. Keys never wait for each other.
+ * Group commit: items of one key (a tenant) that arrive in the same turn of the event loop, or
+ * while that key's batch is being written, go together in one batch, so a burst pays one write
+ * per batch instead of one per item. A lone item waits one turn (`setImmediate`), a few
+ * microseconds. Each submitter's promise settles with its own item's result, only after the
+ * batch holding it was written. Keys never wait for each other.
+ *
+ * Waiting a turn before each write is what makes batching work on an in-process engine
+ * (PGlite): its writes finish in microtasks, without I/O, so without the wait no item ever
+ * arrived "meanwhile" and every batch held one item.
  */
 export class KeyedBatcher<TItem, TResult> {
   readonly #options: KeyedBatcherOptions<TItem, TResult>;
@@ -45,6 +52,8 @@ export class KeyedBatcher<TItem, TResult> {
 
   async #drain(key: string): Promise<void> {
     for (;;) {
+      // Callbacks of this turn (other responses read from the network) submit before the write.
+      await nextEventLoopTurn();
       const queue = this.#queues.get(key) ?? [];
       if (queue.length === 0) {
         this.#queues.delete(key);
