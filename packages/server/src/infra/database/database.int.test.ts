@@ -6,6 +6,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { APP_ROLE } from './database.js';
 import { findTenantTablesWithoutRls, migrate, MigrationChecksumError, MigrationFailedError, tenantRlsSql, type Migration } from './migrator.js';
 import { describeEachDatabase } from './testing/index.js';
+import { withTransactionPrelude } from './transaction-prelude.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,24 @@ describeEachDatabase('Database', [notes], (getDb, engine) => {
       return result.rows[0];
     });
     expect(row).toEqual({ role: APP_ROLE, tenant: 'tnt_a' });
+  });
+
+  it('sets a tenant id holding quotes and backslashes verbatim, so it cannot end its literal', async () => {
+    // PGlite sends the scope with begin as literals (PGliteDialect), PostgreSQL as parameters.
+    const awkward = asTenantId(String.raw`tnt_'); set role postgres; select ('\x`);
+    const row = await getDb().withTenant(awkward, async (tx) => {
+      const result = await sql<{ role: string; tenant: string }>`select current_user as role, current_setting('aether.tenant_id', true) as tenant`.execute(tx);
+      return result.rows[0];
+    });
+    expect(row).toEqual({ role: APP_ROLE, tenant: awkward });
+  });
+
+  it('keeps an isolation level it is asked for, with the tenant still set', async () => {
+    const db = getDb();
+    const row = await withTransactionPrelude(sql`select set_config('role', ${APP_ROLE}, true), set_config('aether.tenant_id', ${'tnt_a'}, true)`.compile(db.kysely), () =>
+      db.kysely.transaction().setIsolationLevel('serializable').execute(async (tx) =>
+        (await sql<{ role: string; tenant: string; isolation: string }>`select current_user as role, current_setting('aether.tenant_id', true) as tenant, current_setting('transaction_isolation') as isolation`.execute(tx)).rows[0]));
+    expect(row).toEqual({ role: APP_ROLE, tenant: 'tnt_a', isolation: 'serializable' });
   });
 
   // PGlite has one connection: a transaction inside another's work would wait for it forever.

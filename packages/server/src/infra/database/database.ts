@@ -1,7 +1,9 @@
 import { Kysely, sql, type PostgresDialect, type Transaction } from 'kysely';
 
 import type { TenantId } from '../../shared/context/index.js';
-import { PipelinedPostgresDialect, withTransactionPrelude } from './pipelined-dialect.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import { PipelinedPostgresDialect } from './pipelined-dialect.js';
+import { withTransactionPrelude } from './transaction-prelude.js';
 
 /** The empty table map; each module adds its own tables with `db.$extendTables<TModuleTables>()`. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the empty table map that `$extendTables` adds to
@@ -40,7 +42,7 @@ export class Database implements AsyncDisposable {
   readonly schema: string;
   readonly kysely: Db;
   readonly #onClose: (() => Promise<void>) | undefined;
-  readonly #pipelined: boolean;
+  readonly #takesPrelude: boolean;
   #closed = false;
 
   constructor(deps: DatabaseDeps) {
@@ -48,8 +50,8 @@ export class Database implements AsyncDisposable {
     this.schema = deps.schema;
     this.kysely = new Kysely<NoTables>({ dialect: deps.dialect });
     this.#onClose = deps.onClose;
-    // Only the pipelined dialect sends the tenant scope as a prelude; any other gets it as a statement.
-    this.#pipelined = deps.dialect instanceof PipelinedPostgresDialect;
+    // Only these dialects send the tenant scope as a prelude; any other gets it as a statement.
+    this.#takesPrelude = deps.dialect instanceof PipelinedPostgresDialect || deps.dialect instanceof PGliteDialect;
   }
 
   /** Runs `work` in a transaction scoped to `tenantId`, as the RLS-bound application role. */
@@ -60,8 +62,8 @@ export class Database implements AsyncDisposable {
   ): Promise<T> {
     if (options.tx) return work(options.tx);
     const scope = sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`;
-    if (this.#pipelined) {
-      // The scope goes out with begin and the work's first statement, in one round trip.
+    if (this.#takesPrelude) {
+      // The scope goes out with begin (and, pipelined, the work's first statement) at once.
       return withTransactionPrelude(scope.compile(this.kysely), () => this.kysely.transaction().execute(work));
     }
     return this.kysely.transaction().execute(async (tx) => {

@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 
 import { PGlite } from '@electric-sql/pglite';
-import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 
 import { ConflictError, ServiceUnavailableError } from '../../shared/errors/index.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { Database } from './database.js';
+import { PGliteDialect } from './pglite-dialect.js';
 import { PGlitePool } from './pglite-pool.js';
 import { PipelinedPostgresDialect } from './pipelined-dialect.js';
 import { prepareStatementsOnConnect } from './prepared-statements.js';
@@ -58,7 +58,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const database = new Database({
       engine: 'pglite',
       schema,
-      dialect: new PostgresDialect({ pool }),
+      dialect: new PGliteDialect({ pool }),
       onClose: async () => {
         await pool.end();
         await release();

@@ -15,6 +15,8 @@ function isMultiStatement(sqlText: string): boolean {
   return sqlText.trim().replace(/;\s*$/, '').includes(';');
 }
 
+const TRANSACTION_CONTROL = /^\s*(?:begin|commit|rollback)\s*;?\s*$/i;
+
 /**
  * Presents one PGlite instance as a node-postgres pool, so Kysely's own PostgresDialect drives
  * both engines and we keep one SQL dialect. PGlite is a single connection: `connect()` hands it
@@ -40,9 +42,11 @@ export class PGlitePool implements PostgresPool {
     let released = false;
     const client = {
       async query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>> {
-        if (parameters.length === 0 && isMultiStatement(sqlText)) {
-          // Migrations send several statements at once; only the simple protocol (exec) accepts that,
-          // as node-postgres does for parameterless queries.
+        if (parameters.length === 0 && (isMultiStatement(sqlText) || TRANSACTION_CONTROL.test(sqlText))) {
+          // Migrations and a transaction's begin with its tenant scope send several statements at
+          // once; only the simple protocol (exec) accepts that, as node-postgres does for
+          // parameterless queries. Begin, commit and rollback take it too: it skips the extended
+          // protocol's parse and describe, about half of their cost.
           const results = await db.exec(sqlText);
           const last = results.at(-1);
           return { command: commandOf(sqlText), rowCount: last?.affectedRows ?? 0, rows: (last?.rows ?? []) as R[] };

@@ -1,28 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type QueryCompiler, type TransactionSettings } from 'kysely';
 
-/**
- * The statement that the next transaction opened in `withTransactionPrelude`'s callback runs
- * first. Taken once: a transaction opened inside that one's work (a system transaction, say)
- * inherits the async context, but not the prelude.
- */
-const preludes = new AsyncLocalStorage<{ query: CompiledQuery | undefined }>();
-
-/**
- * Runs `open` (which opens one transaction) so that the transaction starts with `prelude`, sent
- * together with its `begin` on a pipelined connection (the tenant scope of a tenant transaction).
- */
-export function withTransactionPrelude<T>(prelude: CompiledQuery, open: () => Promise<T>): Promise<T> {
-  return preludes.run({ query: prelude }, open);
-}
-
-function takePrelude(): CompiledQuery | undefined {
-  const holder = preludes.getStore();
-  const query = holder?.query;
-  if (holder) holder.query = undefined;
-  return query;
-}
+import { takePrelude } from './transaction-prelude.js';
 
 /**
  * A PostgresDialect for a pool whose clients run in pg's pipeline mode (queries are written as
