@@ -1,6 +1,7 @@
-import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type QueryCompiler, type TransactionSettings } from 'kysely';
+import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type TransactionSettings } from 'kysely';
 import { escapeLiteral } from 'pg';
 
+import { ForwardingDriver } from './forwarding-driver.js';
 import { takePrelude } from './transaction-prelude.js';
 
 /**
@@ -29,58 +30,16 @@ export class PGliteDialect extends PostgresDialect {
   }
 }
 
-class PGliteDriver implements Driver {
-  readonly #inner: Driver;
-
-  constructor(inner: Driver) {
-    this.#inner = inner;
-  }
-
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
-  }
-
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+class PGliteDriver extends ForwardingDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const prelude = takePrelude();
-    if (!prelude) return this.#inner.beginTransaction(connection, settings);
+    if (!prelude) return this.inner.beginTransaction(connection, settings);
     // Isolation levels and access modes keep the driver's own start transaction.
     if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) {
-      await this.#inner.beginTransaction(connection, settings);
+      await this.inner.beginTransaction(connection, settings);
       await connection.executeQuery(prelude);
       return;
     }
     await connection.executeQuery(CompiledQuery.raw(`begin; ${inlineParameters(prelude)}`));
-  }
-
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.commitTransaction(connection);
-  }
-
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.rollbackTransaction(connection);
-  }
-
-  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.savepoint?.(connection, name, compile);
-  }
-
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.rollbackToSavepoint?.(connection, name, compile);
-  }
-
-  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.releaseSavepoint?.(connection, name, compile);
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.releaseConnection(connection);
-  }
-
-  destroy(): Promise<void> {
-    return this.#inner.destroy();
   }
 }

@@ -18,8 +18,8 @@ function isMultiStatement(sqlText: string): boolean {
 const TRANSACTION_CONTROL = /^\s*(?:begin|commit|rollback)\s*;?\s*$/i;
 
 /**
- * Presents one PGlite instance as a node-postgres pool, so Kysely's own PostgresDialect drives
- * both engines and we keep one SQL dialect. PGlite is a single connection: `connect()` hands it
+ * Presents one PGlite instance as a node-postgres pool, so Kysely's PostgresDialect (through
+ * `PGliteDialect`) drives both engines and we keep one SQL dialect. PGlite is a single connection: `connect()` hands it
  * out to one holder at a time, which is what makes transactions safe.
  */
 export class PGlitePool implements PostgresPool {

@@ -1,5 +1,6 @@
 import { CompiledQuery, PostgresDialect, type DatabaseConnection, type Driver, type QueryCompiler, type TransactionSettings } from 'kysely';
 
+import { ForwardingDriver } from './forwarding-driver.js';
 import { takePrelude } from './transaction-prelude.js';
 
 /**
@@ -17,24 +18,11 @@ export class PipelinedPostgresDialect extends PostgresDialect {
   }
 }
 
-class PipelinedDriver implements Driver {
-  readonly #inner: Driver;
+class PipelinedDriver extends ForwardingDriver {
   /** What each open transaction's connection sent ahead and has not yet seen answered. */
   readonly #sentAhead = new WeakMap<DatabaseConnection, Promise<unknown>>();
 
-  constructor(inner: Driver) {
-    this.#inner = inner;
-  }
-
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
-  }
-
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  override beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const prelude = takePrelude();
     // Isolation levels and access modes keep the driver's own (awaited) start transaction.
     if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) return this.#beginAwaited(connection, { settings, prelude });
@@ -47,39 +35,23 @@ class PipelinedDriver implements Driver {
   }
 
   async #beginAwaited(connection: DatabaseConnection, start: { settings: TransactionSettings; prelude: CompiledQuery | undefined }): Promise<void> {
-    await this.#inner.beginTransaction(connection, start.settings);
+    await this.inner.beginTransaction(connection, start.settings);
     if (start.prelude) await connection.executeQuery(start.prelude);
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
     await this.#settleSentAhead(connection, { rethrow: true });
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     await this.#settleSentAhead(connection, { rethrow: false });
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
-  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+  override async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
     await this.#settleSentAhead(connection, { rethrow: true });
-    await this.#inner.savepoint?.(connection, name, compile);
-  }
-
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.rollbackToSavepoint?.(connection, name, compile);
-  }
-
-  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.releaseSavepoint?.(connection, name, compile);
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.releaseConnection(connection);
-  }
-
-  destroy(): Promise<void> {
-    return this.#inner.destroy();
+    await this.inner.savepoint?.(connection, name, compile);
   }
 
   async #settleSentAhead(connection: DatabaseConnection, options: { rethrow: boolean }): Promise<void> {
