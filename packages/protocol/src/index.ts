@@ -89,6 +89,7 @@ export {
   costsQuerySchema,
   costsResponseSchema,
   modelInfoSchema,
+  modelOverrideSchema,
   modelTierSchema,
   modelsRoutes,
   routerExplainRequestSchema,
@@ -97,5 +98,6 @@ export {
   type Budget,
   type CostsResponse,
   type ModelInfo,
+  type ModelOverrideInput,
   type RoutingDecision,
 } from './models.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { isoTimestamp } from './common.js';
+import { emptyResponseSchema, isoTimestamp } from './common.js';
 import { defineRoute } from './contract.js';
 
 export const modelTierSchema = z.enum(['small', 'mid', 'large']);
@@ -22,6 +22,33 @@ export const modelInfoSchema = z.object({
   available: z.boolean(),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
+
+const modelIdSchema = z.string().max(256).regex(/^[a-z0-9-]+:.+$/, 'expected provider:model');
+
+/**
+ * Changes one model of the catalog, or adds one: every field but `id` is optional and falls back
+ * to the catalog below (shipped defaults, then the deployment's file). A new model needs `tier`
+ * and both input and output prices, so it can always be priced; `disabled: true` takes a model
+ * out of routing. The deployment file (AETHER_MODELS_CATALOG_FILE) lists the same shape.
+ */
+export const modelOverrideSchema = z.strictObject({
+  id: modelIdSchema,
+  tier: modelTierSchema.optional(),
+  context_window: z.number().int().min(1).max(100_000_000).optional(),
+  max_output_tokens: z.number().int().min(1).max(100_000_000).optional(),
+  prices: z
+    .strictObject({
+      input_per_million_usd: z.number().min(0).max(1_000_000).optional(),
+      output_per_million_usd: z.number().min(0).max(1_000_000).optional(),
+      cached_input_per_million_usd: z.number().min(0).max(1_000_000).optional(),
+    })
+    .optional(),
+  capabilities: z.strictObject({ tools: z.boolean().optional(), vision: z.boolean().optional(), audio: z.boolean().optional(), thinking: z.boolean().optional() }).optional(),
+  disabled: z.boolean().optional(),
+});
+export type ModelOverrideInput = z.infer<typeof modelOverrideSchema>;
+
+const modelOverrideParams = z.strictObject({ modelId: modelIdSchema });
 
 const chatMessageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'tool']),
@@ -119,6 +146,20 @@ export const modelsRoutes = {
     body: routerExplainRequestSchema,
     response: routingDecisionSchema,
     exampleBody: { messages: [{ role: 'user', content: 'Summarise this paragraph in one sentence.' }] },
+  }),
+  listModelOverrides: defineRoute({
+    method: 'GET', path: '/v1/models/overrides', tag: 'models', summary: "List the tenant's own changes to the model catalog",
+    response: z.object({ items: z.array(modelOverrideSchema) }),
+  }),
+  setModelOverride: defineRoute({
+    method: 'PUT', path: '/v1/models/overrides', tag: 'models', summary: "Change or add one model of the tenant's catalog (prices, tier, limits, capabilities), or disable it",
+    body: modelOverrideSchema,
+    response: modelOverrideSchema,
+    exampleBody: { id: 'openai:gpt-5', prices: { input_per_million_usd: 1, output_per_million_usd: 8 } },
+  }),
+  removeModelOverride: defineRoute({
+    method: 'DELETE', path: '/v1/models/overrides/{modelId}', tag: 'models', summary: "Drop the tenant's change to one model; the deployment's entry applies again",
+    params: modelOverrideParams, response: emptyResponseSchema,
   }),
   listBudgets: defineRoute({
     method: 'GET', path: '/v1/budgets', tag: 'budgets', summary: "List the tenant's budgets with spend and alerts",

@@ -28,12 +28,13 @@ import { enforceQuota, SecretService, tenancyMigrations, tenancyRoutes, TenantSe
 import { BudgetService, budgetMigrations, budgetRoutes, LoggingBudgetEvents, PgBudgetStore, StaleReservationReaper, StreamBudgetEvents, type TaskCanceller } from '../kernel/budget/index.js';
 import {
   CircuitBreakers,
-  InMemoryTenantCatalogSource,
   ModelCatalog,
   ModelRouter,
+  modelRouterMigrations,
   modelRouterRoutes,
   parseCatalogOverrides,
   ResponseCache,
+  TenantCatalogStore,
 } from '../kernel/model-router/index.js';
 import { ProviderRegistry } from '../runtime/providers/index.js';
 import { isPromise, thenMaybe, type MaybePromise } from '../shared/async/index.js';
@@ -52,7 +53,7 @@ import { VERSION } from './version.js';
 const BUNDLED_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every module's migrations, in dependency order. */
-export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations, ...budgetMigrations, ...ledgerMigrations];
+export const ALL_MIGRATIONS: readonly Migration[] = [...tenancyMigrations, ...authMigrations, ...hypervisorMigrations, ...budgetMigrations, ...modelRouterMigrations, ...ledgerMigrations];
 
 export interface AppOverrides {
   readonly clock?: Clock;
@@ -241,11 +242,15 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     closers.push(() => reaper.close());
     // Hands this process's leased budget headroom back on shutdown rather than at the reaper.
     closers.push(() => budget.close());
+    const tenantCatalog = new TenantCatalogStore({ db, audit, clock });
     const catalog = new ModelCatalog({
       deploymentOverrides: config.models.catalogFile
         ? parseCatalogOverrides(await readFile(config.models.catalogFile, 'utf8'), config.models.catalogFile)
         : [],
-      tenants: new InMemoryTenantCatalogSource(),
+      tenants: tenantCatalog,
+      onSkippedOverride: (tenantId, override, issue) => {
+        logger.warn('models.tenant-override-skipped', { tenant_id: tenantId, model_id: override.id, issue });
+      },
     });
     // A tenant's own provider key (secret `llm.<provider>.api_key`) wins over the deployment's.
     const keyCache = new TtlCache<string | null>({ clock, ttlMs: 30_000 });
@@ -309,7 +314,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       ...tenancyRoutes({ tenants, users, secrets }),
       ...ledgerRoutes({ ledger }),
       ...hypervisorRoutes({ vms: hypervisor.vms, exec: hypervisor.exec }),
-      ...modelRouterRoutes({ catalog, router: modelRouter, availableProviders }),
+      ...modelRouterRoutes({ catalog, overrides: tenantCatalog, router: modelRouter, availableProviders }),
       ...budgetRoutes({ budget }),
     ]);
     const server = await createApiServer({

@@ -60,6 +60,47 @@ describe('models, router, budgets and costs end to end', () => {
     expect(byModel.items).toEqual([{ key: `scripted:${script}`, cost_usd: 0.004, count: 1 }]);
   });
 
+  it('lets a tenant change its own catalog: the router charges the new price, the change is ledgered and stays in the tenant', async () => {
+    const client = platform.client();
+    const id = `scripted:${script}`;
+    const set = await client.setModelOverride({ body: { id, prices: { input_per_million_usd: 10, output_per_million_usd: 20 } } });
+    expect(set).toEqual({ id, prices: { input_per_million_usd: 10, output_per_million_usd: 20 } });
+    expect((await client.listModelOverrides({})).items).toEqual([set]);
+    expect((await client.listModels({})).items.find((m) => m.id === id)).toMatchObject({ tier: 'small', prices: { input_per_million_usd: 10, output_per_million_usd: 20 } });
+
+    const ctx = systemContext(asTenantId(platform.tenantId), 'e2e');
+    const result = await platform.app.modelRouter.call(ctx, { messages: [{ role: 'user', content: 'hello' }] });
+    // 1000 input at 10 USD/M + 500 output at 20 USD/M
+    expect(result.costMicros).toBe(20_000);
+    const entries = await client.listLedgerEntries({ query: { kind: 'model.override_set' } });
+    expect(entries.items.map((e) => e.subject)).toEqual([{ model_id: id }]);
+
+    const other = await platform.client(platform.operatorKey).createTenant({ body: { slug: 'models-other', name: 'Other' } });
+    expect((await platform.app.catalog.get(other.id, id)).prices).toMatchObject({ inputPerMillionUsd: 2, outputPerMillionUsd: 4 });
+
+    await client.removeModelOverride({ params: { modelId: id } });
+    expect((await client.listModels({})).items.find((m) => m.id === id)).toMatchObject({ prices: { input_per_million_usd: 2, output_per_million_usd: 4 } });
+    const again = await client.removeModelOverride({ params: { modelId: id } }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ status: 404, code: 'MODEL_OVERRIDE_NOT_FOUND' });
+  });
+
+  it('adds a model whose id holds a slash, and refuses one it could not price, naming the field', async () => {
+    const client = platform.client();
+    const id = 'ollama:library/qwen3';
+    await client.setModelOverride({ body: { id, tier: 'mid', prices: { input_per_million_usd: 0, output_per_million_usd: 0 } } });
+    expect((await client.listModels({})).items.find((m) => m.id === id)).toMatchObject({ tier: 'mid', model: 'library/qwen3' });
+    await client.removeModelOverride({ params: { modelId: id } });
+    expect((await client.listModelOverrides({})).items).toEqual([]);
+
+    const unpriced = await client.setModelOverride({ body: { id: 'acme:new', tier: 'small', prices: { input_per_million_usd: 1 } } }).catch((e: unknown) => e);
+    expect(unpriced).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', details: { field: 'body.prices.output_per_million_usd' } });
+    const negative = await client.setModelOverride({ body: { id: 'openai:gpt-5', prices: { input_per_million_usd: -1 } } }).catch((e: unknown) => e);
+    expect(negative).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', details: { field: 'body.prices.input_per_million_usd' } });
+    const unknownField = await client.setModelOverride({ body: { id: 'openai:gpt-5', price: 1 } as never }).catch((e: unknown) => e);
+    expect(unknownField).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await client.listModelOverrides({})).items).toEqual([]);
+  });
+
   it('refuses a budget below the tenant without a scope id, and unknown fields', async () => {
     const missing = await platform.client().setBudget({ body: { scope: 'agent', period: 'day', limit_usd: 1 } }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(AetherApiError);
@@ -113,7 +154,21 @@ describe('aether models | budget | cost (CLI against the running server)', () =>
     expect((JSON.parse(cost.out) as { key: string }[]).at(-1)).toMatchObject({ key: 'TOTAL' });
   });
 
+  it('sets, lists and unsets a change to the catalog', async () => {
+    const set = await cli('--format', 'json', 'models', 'set', 'vllm:qwen2.5-72b', '--tier', 'mid', '--input', '0.2', '--output', '0.6', '--context', '32768');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.out)).toEqual({ id: 'vllm:qwen2.5-72b', tier: 'mid', context_window: 32768, prices: { input_per_million_usd: 0.2, output_per_million_usd: 0.6 } });
+    const listed = await cli('--format', 'json', 'models', 'overrides');
+    expect(JSON.parse(listed.out)).toEqual([expect.objectContaining({ id: 'vllm:qwen2.5-72b' })]);
+    expect((await cli('models', 'unset', 'vllm:qwen2.5-72b')).code).toBe(0);
+    const gone = await cli('models', 'unset', 'vllm:qwen2.5-72b');
+    expect(gone).toMatchObject({ code: 1, err: expect.stringMatching(/MODEL_OVERRIDE_NOT_FOUND/) as unknown });
+  });
+
   it('refuses bad options with exit code 2 before calling the server', async () => {
+    expect((await cli('models', 'set', 'openai:gpt-5', '--input', '-1')).code).toBe(2);
+    expect((await cli('models', 'set', 'openai:gpt-5', '--tier', 'huge')).code).toBe(2);
+    expect((await cli('models', 'set', 'openai:gpt-5', '--context', '1.5')).code).toBe(2);
     expect((await cli('budget', 'set', 'ten')).code).toBe(2);
     expect((await cli('budget', 'set', '5', '--scope', 'agent')).code).toBe(2);
     expect((await cli('cost', '--by', 'week')).code).toBe(2);

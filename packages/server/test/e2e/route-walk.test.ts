@@ -30,7 +30,8 @@ beforeAll(async () => {
   // Ledger seqs are per tenant: pick one past the other tenant's short chain, so it is ours alone.
   for (let i = 0; i < 10; i += 1) await owner.appendLedgerEntry({ body: { kind: 'task.started', subject: { task_id: `task_walk_${String(i % 2)}` }, payload: {} } });
   const seq = (await owner.listLedgerEntries({ query: { limit: 1000 } })).items.at(-1)?.seq ?? 0;
-  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET', vmId: vm.id, seq: String(seq), a: 'task_walk_0', b: 'task_walk_1' });
+  const override = await owner.setModelOverride({ body: { id: 'openai:gpt-5', tier: 'mid' } });
+  Object.assign(fixtures, { tenantId: platform.tenantId, userId: user.id, keyId: viewer.api_key.id, name: 'WALK_SECRET', vmId: vm.id, seq: String(seq), a: 'task_walk_0', b: 'task_walk_1', modelId: override.id });
 });
 afterAll(async () => {
   await platform.close();
@@ -104,5 +105,6 @@ describe('every registered route', () => {
     const keys = await owner.listApiKeys({});
     expect(keys.items.every((key) => key.revoked_at === null)).toBe(true);
     expect((await owner.getUser({ params: { userId: fixtures['userId'] ?? '' } })).display_name).toBe('Walk');
+    expect((await owner.listModelOverrides({})).items).toEqual([{ id: 'openai:gpt-5', tier: 'mid' }]);
   });
 });

@@ -6,14 +6,15 @@ import { CliError } from '../io.js';
 const SCOPES = ['tenant', 'agent', 'task', 'subagent'] as const;
 const PERIODS = ['day', 'month', 'total'] as const;
 const COST_DIMENSIONS = ['tenant', 'agent', 'task', 'model', 'day'] as const;
+const TIERS = ['small', 'mid', 'large'] as const;
 
 const isOneOf = <T extends string>(values: readonly T[], value: string): value is T => (values as readonly string[]).includes(value);
 
 /** aether models, aether budget set|show, aether cost. */
 export function registerModelCommands(program: Command, context: CliContext): void {
-  program
+  const models = program
     .command('models')
-    .description('List the models of your catalog with tier, prices (USD per million tokens) and availability')
+    .description('List the models of your catalog with tier, prices (USD per million tokens) and availability; set, unset and list your changes to it')
     .action(
       action(
         context,
@@ -31,6 +32,8 @@ export function registerModelCommands(program: Command, context: CliContext): vo
         ['id', 'tier', 'available', 'context', 'input', 'output', 'cached', 'tools'],
       ),
     );
+
+  registerOverrideCommands(models, context);
 
   const budget = program.command('budget').description('Show and set spending limits');
   budget
@@ -86,4 +89,69 @@ export function registerModelCommands(program: Command, context: CliContext): vo
         ['key', 'cost_usd', 'count'],
       ),
     );
+}
+
+/** A non-negative number option, or undefined when it was not given. */
+function amount(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new CliError(`${name} must be a non-negative number`, 2);
+  return parsed;
+}
+
+/** A positive whole-number option, or undefined when it was not given. */
+function count(name: string, value: string | undefined): number | undefined {
+  const parsed = amount(name, value);
+  if (parsed !== undefined && (!Number.isInteger(parsed) || parsed < 1)) throw new CliError(`${name} must be a whole number of at least 1`, 2);
+  return parsed;
+}
+
+/** aether models set|unset|overrides: the tenant's own changes to its catalog. */
+function registerOverrideCommands(models: Command, context: CliContext): void {
+  models
+    .command('set')
+    .description("Change or add a model of your tenant's catalog (a new model needs --tier, --input and --output)")
+    .argument('<id>', 'provider:model, e.g. openai:gpt-5')
+    .option('--tier <tier>', `one of ${TIERS.join(', ')}`)
+    .option('--input <usd>', 'price per million input tokens')
+    .option('--output <usd>', 'price per million output tokens')
+    .option('--cached <usd>', 'price per million cached input tokens')
+    .option('--context <tokens>', 'context window')
+    .option('--max-output <tokens>', 'most output tokens per call')
+    .option('--disable', 'take the model out of routing')
+    .action(
+      action(context, async (command, id: string) => {
+        const o = command.opts<{ tier?: string; input?: string; output?: string; cached?: string; context?: string; maxOutput?: string; disable?: boolean }>();
+        if (o.tier !== undefined && !isOneOf(TIERS, o.tier)) throw new CliError(`--tier must be one of ${TIERS.join(', ')}`, 2);
+        const prices = { input_per_million_usd: amount('--input', o.input), output_per_million_usd: amount('--output', o.output), cached_input_per_million_usd: amount('--cached', o.cached) };
+        const given = Object.fromEntries(Object.entries(prices).filter(([, v]) => v !== undefined));
+        const contextWindow = count('--context', o.context);
+        const maxOutput = count('--max-output', o.maxOutput);
+        const client = await clientFor(context, command);
+        return client.setModelOverride({
+          body: {
+            id,
+            ...(o.tier === undefined ? {} : { tier: o.tier }),
+            ...(Object.keys(given).length === 0 ? {} : { prices: given }),
+            ...(contextWindow === undefined ? {} : { context_window: contextWindow }),
+            ...(maxOutput === undefined ? {} : { max_output_tokens: maxOutput }),
+            ...(o.disable ? { disabled: true } : {}),
+          },
+        });
+      }),
+    );
+  models
+    .command('unset')
+    .description("Drop your tenant's change to a model; the deployment's entry applies again")
+    .argument('<id>', 'provider:model')
+    .action(
+      action(context, async (command, id: string) => {
+        await (await clientFor(context, command)).removeModelOverride({ params: { modelId: id } });
+        return { id, removed: true };
+      }),
+    );
+  models
+    .command('overrides')
+    .description("List your tenant's changes to the catalog")
+    .action(action(context, async (command) => (await (await clientFor(context, command)).listModelOverrides({})).items));
 }

@@ -21,6 +21,7 @@ export const PERMISSIONS = {
   'vms:write': 'developer',
   'exec:run': 'developer',
   'models:read': 'viewer',
+  'models:write': 'admin',
   'budgets:read': 'viewer',
   'budgets:write': 'admin',
   'costs:read': 'viewer',

@@ -1,3 +1,4 @@
+import { modelOverrideSchema, type ModelOverrideInput } from '@aether/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -77,19 +78,31 @@ export const DEFAULT_MODEL_CATALOG: readonly ModelEntry[] = [
   entry('scripted:*', 'mid', [1_000_000, 100_000, [0, 0, 0], { tools: true, vision: false, audio: false, thinking: true }]),
 ];
 
-function applyOverrides(base: readonly ModelEntry[], overrides: readonly ModelOverride[]): ModelEntry[] {
+/** Why an override cannot apply to `base`, or undefined when it can. */
+function overrideProblem(base: ReadonlyMap<string, ModelEntry>, o: ModelOverride): { field: string; issue: string } | undefined {
+  if (o.disabled || base.has(o.id)) return undefined;
+  // A new model needs a tier and both prices; without them it could never be priced (fail closed).
+  if (o.tier === undefined) return { field: 'tier', issue: `${o.id} is not in the catalog, so adding it needs a tier` };
+  if (o.prices?.inputPerMillionUsd === undefined) return { field: 'prices.input_per_million_usd', issue: `${o.id} is not in the catalog, so adding it needs an input price` };
+  if (o.prices.outputPerMillionUsd === undefined) return { field: 'prices.output_per_million_usd', issue: `${o.id} is not in the catalog, so adding it needs an output price` };
+  return undefined;
+}
+
+/** `base` with `overrides` applied in order; an override that cannot apply is passed to `onInvalid` and skipped. */
+function applyOverrides(base: readonly ModelEntry[], overrides: readonly ModelOverride[], onInvalid: (override: ModelOverride, issue: string) => void): ModelEntry[] {
   const byId = new Map(base.map((e) => [e.id, e]));
   for (const o of overrides) {
     if (o.disabled) {
       byId.delete(o.id);
       continue;
     }
+    const problem = overrideProblem(byId, o);
+    if (problem) {
+      onInvalid(o, problem.issue);
+      continue;
+    }
     const current = byId.get(o.id);
     const [provider = '', model = ''] = o.id.split(/:(.*)/s);
-    if (!current && (o.tier === undefined || o.prices?.inputPerMillionUsd === undefined || o.prices.outputPerMillionUsd === undefined)) {
-      // A new model needs a tier and both prices; without them it could never be priced (fail closed).
-      throw new TypeError(`catalog override ${o.id} adds a model without tier and input/output prices`);
-    }
     const merged: ModelEntry = {
       id: o.id,
       provider,
@@ -111,39 +124,64 @@ function applyOverrides(base: readonly ModelEntry[], overrides: readonly ModelOv
 
 /** Where a tenant's own catalog overrides live. */
 export interface TenantCatalogSource {
-  overrides(tenantId: string): readonly ModelOverride[];
+  overrides(tenantId: string): Promise<readonly ModelOverride[]>;
 }
 
-/** Keeps tenant overrides in memory (set through the API or config). */
+/** Keeps tenant overrides in this process's memory (tests, benchmarks, single-process tools). */
 export class InMemoryTenantCatalogSource implements TenantCatalogSource {
   readonly #byTenant = new Map<string, readonly ModelOverride[]>();
   set(tenantId: string, overrides: readonly ModelOverride[]): void {
     this.#byTenant.set(tenantId, overrides);
   }
-  overrides(tenantId: string): readonly ModelOverride[] {
-    return this.#byTenant.get(tenantId) ?? [];
+  overrides(tenantId: string): Promise<readonly ModelOverride[]> {
+    return Promise.resolve(this.#byTenant.get(tenantId) ?? []);
   }
 }
 
 /** The model catalog: shipped defaults, then deployment overrides, then the tenant's. */
 export class ModelCatalog {
   readonly #deployment: readonly ModelEntry[];
+  readonly #deploymentById: ReadonlyMap<string, ModelEntry>;
   readonly #tenants: TenantCatalogSource | undefined;
+  readonly #onSkipped: (tenantId: string, override: ModelOverride, issue: string) => void;
+  /** Skipped overrides already reported (every call reads the catalog; one report each is enough). */
+  readonly #reported = new Set<string>();
 
-  constructor(deps: { defaults?: readonly ModelEntry[]; deploymentOverrides?: readonly ModelOverride[]; tenants?: TenantCatalogSource } = {}) {
-    this.#deployment = applyOverrides(deps.defaults ?? DEFAULT_MODEL_CATALOG, deps.deploymentOverrides ?? []);
+  /**
+   * @throws {TypeError} when a deployment override adds a model without tier and prices.
+   * A stored tenant override that no longer applies (the deployment dropped the model it
+   * changed) is skipped and reported once to `onSkippedOverride`, so it cannot break the tenant's calls.
+   */
+  constructor(deps: {
+    defaults?: readonly ModelEntry[];
+    deploymentOverrides?: readonly ModelOverride[];
+    tenants?: TenantCatalogSource;
+    onSkippedOverride?: (tenantId: string, override: ModelOverride, issue: string) => void;
+  } = {}) {
+    this.#deployment = applyOverrides(deps.defaults ?? DEFAULT_MODEL_CATALOG, deps.deploymentOverrides ?? [], (o, issue) => {
+      throw new TypeError(`catalog override ${o.id}: ${issue}`);
+    });
+    this.#deploymentById = new Map(this.#deployment.map((e) => [e.id, e]));
     this.#tenants = deps.tenants;
+    this.#onSkipped = deps.onSkippedOverride ?? (() => undefined);
   }
 
   /** Every model available to the tenant. */
-  list(tenantId: string): readonly ModelEntry[] {
-    const overrides = this.#tenants?.overrides(tenantId) ?? [];
-    return overrides.length === 0 ? this.#deployment : applyOverrides(this.#deployment, overrides);
+  async list(tenantId: string): Promise<readonly ModelEntry[]> {
+    const overrides = (await this.#tenants?.overrides(tenantId)) ?? [];
+    if (overrides.length === 0) return this.#deployment;
+    return applyOverrides(this.#deployment, overrides, (o, issue) => {
+      const key = `${tenantId} ${o.id} ${issue}`;
+      if (this.#reported.has(key)) return;
+      if (this.#reported.size >= 10_000) this.#reported.clear();
+      this.#reported.add(key);
+      this.#onSkipped(tenantId, o, issue);
+    });
   }
 
   /** The entry pricing `provider:model` (exact, else the provider's `*`). */
-  find(tenantId: string, id: string): ModelEntry | undefined {
-    const entries = this.list(tenantId);
+  async find(tenantId: string, id: string): Promise<ModelEntry | undefined> {
+    const entries = await this.list(tenantId);
     const exact = entries.find((e) => e.id === id);
     if (exact) return exact;
     const provider = id.split(':')[0] ?? '';
@@ -153,10 +191,19 @@ export class ModelCatalog {
   }
 
   /** @throws {UnknownModelError} when the model is not in the tenant's catalog (unknown price). */
-  get(tenantId: string, id: string): ModelEntry {
-    const found = this.find(tenantId, id);
+  async get(tenantId: string, id: string): Promise<ModelEntry> {
+    const found = await this.find(tenantId, id);
     if (!found) throw new UnknownModelError(id);
     return found;
+  }
+
+  /**
+   * Checks that a tenant override applies on top of this deployment's catalog.
+   * @throws {ValidationError} naming the missing field when it adds a model without tier and prices.
+   */
+  assertTenantOverride(override: ModelOverride): void {
+    const problem = overrideProblem(this.#deploymentById, override);
+    if (problem) throw new ValidationError(`Invalid body: ${problem.field}: ${problem.issue}`, { field: `body.${problem.field}`, issue: problem.issue, issue_count: 1 });
   }
 }
 
@@ -167,22 +214,6 @@ export function costMicros(prices: ModelPrices, usage: { inputTokens: number; ou
   // price per million tokens in USD == price per token in micro-USD
   return Math.ceil(fresh * prices.inputPerMillionUsd + cached * prices.cachedInputPerMillionUsd + usage.outputTokens * prices.outputPerMillionUsd);
 }
-
-const overrideSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9-]+:.+$/, 'expected provider:model'),
-  tier: z.enum(['small', 'mid', 'large']).optional(),
-  context_window: z.number().int().min(1).optional(),
-  max_output_tokens: z.number().int().min(1).optional(),
-  prices: z
-    .strictObject({
-      input_per_million_usd: z.number().min(0).optional(),
-      output_per_million_usd: z.number().min(0).optional(),
-      cached_input_per_million_usd: z.number().min(0).optional(),
-    })
-    .optional(),
-  capabilities: z.strictObject({ tools: z.boolean().optional(), vision: z.boolean().optional(), audio: z.boolean().optional(), thinking: z.boolean().optional() }).optional(),
-  disabled: z.boolean().optional(),
-});
 
 /**
  * Parses a deployment catalog file (YAML or JSON): `models: [{ id, tier, context_window,
@@ -196,12 +227,17 @@ export function parseCatalogOverrides(text: string, source: string): ModelOverri
   } catch (error) {
     throw new ValidationError(`${source} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`, { field: source });
   }
-  const parsed = z.strictObject({ models: z.array(overrideSchema) }).safeParse(raw);
+  const parsed = z.strictObject({ models: z.array(modelOverrideSchema) }).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ValidationError(`${source}: ${issue?.message ?? 'invalid'}`, { field: issue?.path.join('.') ?? source });
   }
-  return parsed.data.models.map((m) => ({
+  return parsed.data.models.map(toModelOverride);
+}
+
+/** An override as the API and the catalog file write it (snake_case) to the catalog's own shape. */
+export function toModelOverride(m: ModelOverrideInput): ModelOverride {
+  return {
     id: m.id,
     ...(m.tier === undefined ? {} : { tier: m.tier }),
     ...(m.context_window === undefined ? {} : { contextWindow: m.context_window }),
@@ -217,5 +253,26 @@ export function parseCatalogOverrides(text: string, source: string): ModelOverri
         }),
     ...(m.capabilities === undefined ? {} : { capabilities: Object.fromEntries(Object.entries(m.capabilities).filter(([, v]) => v !== undefined)) }),
     ...(m.disabled === undefined ? {} : { disabled: m.disabled }),
-  }));
+  };
+}
+
+/** The inverse of `toModelOverride`, for API answers and storage. */
+export function toWireOverride(o: ModelOverride): ModelOverrideInput {
+  return {
+    id: o.id,
+    ...(o.tier === undefined ? {} : { tier: o.tier }),
+    ...(o.contextWindow === undefined ? {} : { context_window: o.contextWindow }),
+    ...(o.maxOutputTokens === undefined ? {} : { max_output_tokens: o.maxOutputTokens }),
+    ...(o.prices === undefined
+      ? {}
+      : {
+          prices: {
+            ...(o.prices.inputPerMillionUsd === undefined ? {} : { input_per_million_usd: o.prices.inputPerMillionUsd }),
+            ...(o.prices.outputPerMillionUsd === undefined ? {} : { output_per_million_usd: o.prices.outputPerMillionUsd }),
+            ...(o.prices.cachedInputPerMillionUsd === undefined ? {} : { cached_input_per_million_usd: o.prices.cachedInputPerMillionUsd }),
+          },
+        }),
+    ...(o.capabilities === undefined ? {} : { capabilities: { ...o.capabilities } }),
+    ...(o.disabled === undefined ? {} : { disabled: o.disabled }),
+  };
 }

@@ -110,6 +110,15 @@ export class UnknownModelError extends AppError {
   }
 }
 
+/** The tenant has no override of that model in its catalog. */
+export class ModelOverrideNotFoundError extends AppError {
+  readonly code = 'MODEL_OVERRIDE_NOT_FOUND';
+  readonly kind = 'not_found';
+  constructor(model: string) {
+    super(`The tenant has no override of model ${model}`, { details: { model } });
+  }
+}
+
 /** Every model in the fallback chain failed; names each provider tried and the attempts made. */
 export class ModelCallFailedError extends AppError {
   readonly code = 'MODEL_CALL_FAILED';

@@ -20,6 +20,7 @@ export {
 } from './provider-port.js';
 export {
   ModelCallFailedError,
+  ModelOverrideNotFoundError,
   ProviderAbortedError,
   ProviderBadResponseError,
   ProviderCircuitOpenError,
@@ -53,4 +54,6 @@ export { ResponseCache } from './response-cache.js';
 export { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
 export { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
 export { applyRoutingTable, TIGHT_BUDGET_UTILISATION, type Delivery, type Latency, type TableDecision } from './routing-table.js';
+export { modelRouterMigrations } from './migrations.js';
 export { modelRouterRoutes, type ModelRouterRoutesDeps } from './routes.js';
+export { TenantCatalogStore } from './tenant-catalog-store.js';

@@ -2,7 +2,7 @@ import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import { isAppError } from '../../shared/errors/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
-import { costMicros, MODEL_TIERS, type ModelCatalog, type ModelEntry, type ModelTier } from './catalog.js';
+import { costMicros, MODEL_TIERS, type ModelCatalog, type ModelEntry, type ModelPrices, type ModelTier } from './catalog.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import { estimateComplexity, type ComplexityEstimate } from './complexity.js';
 import {
@@ -42,6 +42,8 @@ export interface RoutedModel {
   readonly tier: ModelTier;
   /** The most this call can cost on this model (reserved before calling), micro-USD. */
   readonly maxCostMicros: number;
+  /** The prices the decision was made with; the call is charged at these, whatever changes meanwhile. */
+  readonly prices: ModelPrices;
 }
 
 /** Why the router chose what it chose; returned by `explain` and ledgered as `model.routed`. */
@@ -129,12 +131,12 @@ export class ModelRouter {
 
     const inputTokens = estimateTokens(request.messages, tools);
     const available = new Set(this.#d.availableProviders());
-    const entries = this.#d.catalog.list(ctx.tenantId);
+    const entries = await this.#d.catalog.list(ctx.tenantId);
     const fits = (e: ModelEntry): boolean =>
       available.has(e.provider) && (tools.length === 0 || e.capabilities.tools) && e.contextWindow >= inputTokens + this.#outputCap(request, e);
     const chain: ModelEntry[] = [];
     if (request.model !== undefined) {
-      const pinned = this.#d.catalog.get(ctx.tenantId, request.model);
+      const pinned = await this.#d.catalog.get(ctx.tenantId, request.model);
       if (tight && MODEL_TIERS.indexOf(pinned.tier) > MODEL_TIERS.indexOf(table.tiers.at(-1) ?? 'small')) {
         reasons.push(`pinned ${pinned.id} (${pinned.tier}) downgraded: budget tight`);
       } else {
@@ -155,6 +157,7 @@ export class ModelRouter {
       model: e.model,
       tier: e.tier,
       maxCostMicros: costMicros(e.prices, { inputTokens, outputTokens: this.#outputCap(request, e), cachedInputTokens: 0 }),
+      prices: e.prices,
     }));
     if (routed.length === 0) reasons.push('no catalog model of the chosen tiers is available with the needed capabilities');
     else reasons.push(`chain: ${routed.map((r) => r.modelId).join(' -> ')}`);
@@ -202,8 +205,7 @@ export class ModelRouter {
       });
       if (outcome.ok) {
         const response = outcome.value;
-        const entry = this.#d.catalog.get(ctx.tenantId, candidate.modelId);
-        const cost = costMicros(entry.prices, response.usage);
+        const cost = costMicros(candidate.prices, response.usage);
         // The decision, the charge and the call's record commit together: one durable write.
         await this.#d.budget.settleRecording(ctx, {
           reservationId: reservation.id,
@@ -278,7 +280,7 @@ export class ModelRouter {
           const chunk = next.value;
           if (chunk.type === 'done') {
             this.#d.breakers.onSuccess(candidate.provider);
-            const cost = costMicros(this.#d.catalog.get(ctx.tenantId, candidate.modelId).prices, chunk.usage);
+            const cost = costMicros(candidate.prices, chunk.usage);
             await this.#d.budget.settleRecording(ctx, {
               reservationId: reservation.id,
               chargedMicros: cost,

@@ -1,23 +1,25 @@
 import { modelsRoutes as contracts } from '@aether/protocol';
 
 import { defineHandler, requireTenant, type RouteDefinition } from '../../shared/http/index.js';
-import type { ModelCatalog } from './catalog.js';
+import { toModelOverride, type ModelCatalog } from './catalog.js';
 import type { ModelRouter } from './model-router.js';
+import type { TenantCatalogStore } from './tenant-catalog-store.js';
 
 export interface ModelRouterRoutesDeps {
   readonly catalog: ModelCatalog;
+  readonly overrides: TenantCatalogStore;
   readonly router: ModelRouter;
   readonly availableProviders: () => readonly string[];
 }
 
-/** `GET /v1/models` and `POST /v1/router/explain`. */
+/** `GET /v1/models`, the tenant's catalog overrides, and `POST /v1/router/explain`. */
 export function modelRouterRoutes(deps: ModelRouterRoutesDeps): RouteDefinition[] {
   return [
     defineHandler(contracts.listModels, { kind: 'tenant', permission: 'models:read' }, async (request) => {
       const ctx = requireTenant(request);
       const available = new Set(deps.availableProviders());
       return {
-        items: deps.catalog.list(ctx.tenantId).map((m) => ({
+        items: (await deps.catalog.list(ctx.tenantId)).map((m) => ({
           id: m.id,
           provider: m.provider,
           model: m.model,
@@ -33,6 +35,18 @@ export function modelRouterRoutes(deps: ModelRouterRoutesDeps): RouteDefinition[
           available: available.has(m.provider),
         })),
       };
+    }),
+    defineHandler(contracts.listModelOverrides, { kind: 'tenant', permission: 'models:read' }, async (request) => ({
+      items: await deps.overrides.list(requireTenant(request)),
+    })),
+    defineHandler(contracts.setModelOverride, { kind: 'tenant', permission: 'models:write' }, async (request) => {
+      const override = toModelOverride(request.body);
+      deps.catalog.assertTenantOverride(override);
+      return deps.overrides.set(requireTenant(request), override);
+    }),
+    defineHandler(contracts.removeModelOverride, { kind: 'tenant', permission: 'models:write' }, async (request) => {
+      await deps.overrides.remove(requireTenant(request), request.params.modelId);
+      return {};
     }),
     defineHandler(contracts.explainRoute, { kind: 'tenant', permission: 'models:read' }, async (request) => {
       const ctx = requireTenant(request);
