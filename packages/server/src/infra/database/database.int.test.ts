@@ -51,6 +51,15 @@ describeEachDatabase('Database', [notes], (getDb, engine) => {
     expect(row).toEqual({ role: APP_ROLE, tenant: 'tnt_a', isolation: 'serializable' });
   });
 
+  it('reports a failing prelude and leaves the connection usable for the next transaction', async () => {
+    const db = getDb();
+    const failed = withTransactionPrelude(sql`select 1 / 0`.compile(db.kysely), () => db.kysely.transaction().execute(async (tx) => sql`select 1`.execute(tx)));
+    // Pipelined, the work's first statement is already on its way and reports the aborted transaction.
+    await expect(failed).rejects.toThrow(engine === 'pglite' ? /division by zero/ : /division by zero|current transaction is aborted/);
+    const row = await db.withTenant(tenantA, async (tx) => (await sql<{ tenant: string }>`select current_setting('aether.tenant_id', true) as tenant`.execute(tx)).rows[0]);
+    expect(row).toEqual({ tenant: 'tnt_a' });
+  });
+
   // PGlite has one connection: a transaction inside another's work would wait for it forever.
   it.skipIf(engine === 'pglite')('runs a system transaction opened inside a tenant transaction\'s work as the owner, unscoped', async () => {
     const db = getDb();

@@ -40,6 +40,14 @@ class PGliteDriver extends ForwardingDriver {
       await connection.executeQuery(prelude);
       return;
     }
-    await connection.executeQuery(CompiledQuery.raw(`begin; ${inlineParameters(prelude)}`));
+    const batch = CompiledQuery.raw(`begin; ${inlineParameters(prelude)}`);
+    try {
+      await connection.executeQuery(batch);
+    } catch (error) {
+      // The begin may have run before the prelude failed; Kysely rolls back only a transaction
+      // whose begin succeeded, so end this one here rather than hand on an aborted connection.
+      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+      throw error;
+    }
   }
 }
