@@ -33,6 +33,7 @@ import {
   modelRouterMigrations,
   modelRouterRoutes,
   parseCatalogOverrides,
+  RedisResponseCache,
   ResponseCache,
   TenantCatalogStore,
 } from '../kernel/model-router/index.js';
@@ -277,7 +278,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       clock,
       logger,
       breakers: new CircuitBreakers({ clock }),
-      cache: new ResponseCache({ clock, ttlMs: config.models.cacheTtlMs }),
+      // Shared by every process when Redis is configured, else this process's own.
+      cache: redis ? new RedisResponseCache({ redis, ttlMs: config.models.cacheTtlMs }) : new ResponseCache({ clock, ttlMs: config.models.cacheTtlMs }),
       timeoutMs: config.models.timeoutMs,
     });
 

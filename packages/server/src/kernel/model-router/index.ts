@@ -50,7 +50,8 @@ export {
 export { CircuitBreakers, DEFAULT_BREAKER_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 export { COMPLEXITY_THRESHOLDS, estimateComplexity, type ComplexityEstimate, type ComplexityLevel } from './complexity.js';
 export { ModelRouter, type ModelCallResult, type ModelRequest, type ModelRouterDeps, type RoutedModel, type RoutingDecision } from './model-router.js';
-export { ResponseCache } from './response-cache.js';
+export { RedisResponseCache } from './redis-response-cache.js';
+export { ResponseCache, responseCacheKey, type CachedResponse, type ResponseCacheStore } from './response-cache.js';
 export { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
 export { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
 export { applyRoutingTable, TIGHT_BUDGET_UTILISATION, type Delivery, type Latency, type TableDecision } from './routing-table.js';

@@ -5,7 +5,7 @@ import type { Database } from '../../infra/database/index.js';
 import { openTestDatabase } from '../../infra/database/testing/index.js';
 import { asTenantId, systemContext, type TenantContext } from '../../shared/context/index.js';
 import { SequentialIdGenerator } from '../../shared/ids/index.js';
-import { ManualClock, silentLogger } from '../../shared/ports/index.js';
+import { ManualClock, MemoryLogger, silentLogger } from '../../shared/ports/index.js';
 import { BudgetExhaustedError, BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../budget/index.js';
 import { ModelCatalog, type ModelOverride } from './catalog.js';
 import { CircuitBreakers } from './circuit-breaker.js';
@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { ModelRouter, type ModelRouterDeps } from './model-router.js';
 import { collectStream, type ChatOptions, type ModelProvider, type StreamChunk } from './provider-port.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type ResponseCacheStore } from './response-cache.js';
 
 type Step = { text: string; inputTokens?: number; outputTokens?: number; breakAfterText?: () => Error } | { error: () => Error } | { hang: true };
 
@@ -252,6 +252,19 @@ describe('ModelRouter', () => {
       expect(audit.kinds(ctx.tenantId)).toContain('llm.cache_hit');
       await router.call(ctx, { messages: ask('hi'), temperature: 0.7 });
       expect(alpha.calls).toHaveLength(2);
+    });
+
+    it('treats a failing cache as a miss: the call still goes to the provider, and both failures are logged', async () => {
+      const logger = new MemoryLogger();
+      const broken: ResponseCacheStore = {
+        get: () => Promise.reject(new Error('cache down')),
+        set: () => Promise.reject(new Error('cache down')),
+      };
+      const { router, ctx, alpha } = setup({ deps: { cache: broken, logger } });
+      const result = await router.call(ctx, { messages: ask('hi'), temperature: 0 });
+      expect(result).toMatchObject({ cached: false, modelId: 'alpha:small-1' });
+      expect(alpha.calls).toHaveLength(1);
+      expect(logger.records.map((r) => r.event)).toEqual(expect.arrayContaining(['llm.cache-read-failed', 'llm.cache-write-failed']));
     });
 
     it('refuses high complexity on a tight budget with ROUTING_DENIED', async () => {

@@ -16,7 +16,7 @@ import {
   RoutingDeniedError,
 } from './errors.js';
 import type { ChatMessage, ChatOptions, ChatResponse, ModelProvider, ProviderResolver, StreamChunk, ToolDefinition } from './provider-port.js';
-import { ResponseCache } from './response-cache.js';
+import { responseCacheKey, type CachedResponse, type ResponseCacheStore } from './response-cache.js';
 import { DEFAULT_RETRY_POLICY, realSleep, retryDelayMs, type RetryPolicy, type Sleeper } from './retry-policy.js';
 import { noSuccessRates, type CallScope, type RouterBudget, type SuccessRateSource } from './router-ports.js';
 import { applyRoutingTable, TIGHT_BUDGET_UTILISATION, type Delivery, type Latency } from './routing-table.js';
@@ -77,7 +77,7 @@ export interface ModelRouterDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly breakers: CircuitBreakers;
-  readonly cache?: ResponseCache;
+  readonly cache?: ResponseCacheStore;
   readonly successRates?: SuccessRateSource;
   readonly retry?: Partial<RetryPolicy>;
   readonly sleep?: Sleeper;
@@ -176,10 +176,10 @@ export class ModelRouter {
     const tools = request.tools ?? [];
     const deterministic = request.temperature === 0 && this.#d.cache !== undefined;
     const cacheKey = deterministic
-      ? ResponseCache.key(ctx.tenantId, { m: request.messages, t: tools, model: request.model ?? null, chain: decision.chain.map((c) => c.modelId), o: request.maxOutputTokens ?? null, s: request.stopSequences ?? null })
+      ? responseCacheKey(ctx.tenantId, { m: request.messages, t: tools, model: request.model ?? null, chain: decision.chain.map((c) => c.modelId), o: request.maxOutputTokens ?? null, s: request.stopSequences ?? null })
       : undefined;
     if (cacheKey !== undefined) {
-      const hit = this.#d.cache?.get(cacheKey);
+      const hit = await this.#cached(ctx, cacheKey);
       if (hit) {
         await this.#d.audit.append(ctx, routed);
         await this.#d.audit.append(ctx, { kind: 'llm.cache_hit', subject: scopeSubject(request.scope), payload: { model: hit.modelId, cost_micros: 0 } });
@@ -228,7 +228,7 @@ export class ModelRouter {
             },
           }],
         });
-        if (cacheKey !== undefined) this.#d.cache?.set(cacheKey, candidate.modelId, response);
+        if (cacheKey !== undefined) await this.#remember(ctx, cacheKey, { response, modelId: candidate.modelId });
         return { response, modelId: candidate.modelId, costMicros: cost, cached: false, attempts: outcome.attempts, decision };
       }
       await this.#d.budget.release(ctx, reservation.id);
@@ -386,6 +386,25 @@ export class ModelRouter {
           return { ok: false, error: new ProviderAbortedError(candidate.provider, sleepError), attempts };
         }
       }
+    }
+  }
+
+  /** The cached answer for `key`; a cache that fails is logged and counts as a miss. */
+  async #cached(ctx: TenantContext, key: string): Promise<CachedResponse | undefined> {
+    try {
+      return await this.#d.cache?.get(key);
+    } catch (error) {
+      this.#log.warn('llm.cache-read-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    }
+  }
+
+  /** Caches an answer; a cache that fails is logged, and the call it answered still succeeds. */
+  async #remember(ctx: TenantContext, key: string, entry: CachedResponse): Promise<void> {
+    try {
+      await this.#d.cache?.set(key, entry);
+    } catch (error) {
+      this.#log.warn('llm.cache-write-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
     }
   }
 
