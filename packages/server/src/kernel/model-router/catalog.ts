@@ -146,6 +146,8 @@ export class ModelCatalog {
   readonly #onSkipped: (tenantId: string, override: ModelOverride, issue: string) => void;
   /** Skipped overrides already reported (every call reads the catalog; one report each is enough). */
   readonly #reported = new Set<string>();
+  /** The catalog each override list gives; sources hand out the same list until it changes. */
+  readonly #applied = new WeakMap<readonly ModelOverride[], readonly ModelEntry[]>();
 
   /**
    * @throws {TypeError} when a deployment override adds a model without tier and prices.
@@ -170,13 +172,17 @@ export class ModelCatalog {
   async list(tenantId: string): Promise<readonly ModelEntry[]> {
     const overrides = (await this.#tenants?.overrides(tenantId)) ?? [];
     if (overrides.length === 0) return this.#deployment;
-    return applyOverrides(this.#deployment, overrides, (o, issue) => {
+    const known = this.#applied.get(overrides);
+    if (known) return known;
+    const entries = applyOverrides(this.#deployment, overrides, (o, issue) => {
       const key = `${tenantId} ${o.id} ${issue}`;
       if (this.#reported.has(key)) return;
       if (this.#reported.size >= 10_000) this.#reported.clear();
       this.#reported.add(key);
       this.#onSkipped(tenantId, o, issue);
     });
+    this.#applied.set(overrides, entries);
+    return entries;
   }
 
   /** The entry pricing `provider:model` (exact, else the provider's `*`). */
