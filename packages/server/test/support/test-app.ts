@@ -8,6 +8,7 @@ import { createAetherClient, type AetherClient } from '@aether/protocol';
 import { createApp, initializePlatform, loadConfig, type App } from '../../src/app/index.js';
 import { openTestDatabase, type TestEngine } from '../../src/infra/database/testing/index.js';
 import { ALL_MIGRATIONS } from '../../src/app/index.js';
+import type { Logger } from '../../src/shared/ports/index.js';
 
 export interface TestPlatform {
   readonly app: App;
@@ -21,7 +22,7 @@ export interface TestPlatform {
 }
 
 /** Boots the whole platform on port 0 over a throwaway database, initialised like `aether init`. */
-export async function startTestPlatform(options: { engine?: TestEngine; env?: Record<string, string> } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(options: { engine?: TestEngine; env?: Record<string, string>; logger?: Logger } = {}): Promise<TestPlatform> {
   const home = await mkdtemp(join(tmpdir(), 'aether-test-'));
   // Sandboxes run as other uids, which must traverse to their workspaces below the home.
   await chmod(home, 0o711);
@@ -36,7 +37,7 @@ export async function startTestPlatform(options: { engine?: TestEngine; env?: Re
     ...options.env,
   });
   const db = await openTestDatabase(options.engine ?? 'pglite', ALL_MIGRATIONS);
-  const app = await createApp(config, { db });
+  const app = await createApp(config, { db, ...(options.logger ? { logger: options.logger } : {}) });
   const init = await initializePlatform(app);
   const url = await app.listen();
   if (!init.api_key || !init.operator_key) throw new Error('init did not create keys');
