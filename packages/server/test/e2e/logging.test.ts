@@ -1,22 +1,15 @@
-import { Writable } from 'node:stream';
-
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createPinoLogger } from '../../src/infra/logger/index.js';
+import { captureLogLines } from '../../src/infra/logger/testing/index.js';
 import { asTenantId } from '../../src/shared/context/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/test-app.js';
 
-const lines: Record<string, unknown>[] = [];
+const { lines, destination } = captureLogLines();
 let platform: TestPlatform;
 
 beforeAll(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
   platform = await startTestPlatform({ logger: createPinoLogger({ level: 'warn', destination }) });
 });
 afterAll(async () => {

@@ -5,13 +5,7 @@ import type { Command } from 'commander';
 import { verifyBundle } from '../../kernel/ledger/index.js';
 import { action, clientFor, type CliContext } from '../context.js';
 import { CliError, printResult } from '../io.js';
-
-function positiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new CliError(`${flag} takes a whole number from 1`, 2);
-  return value;
-}
+import { positiveInt } from '../options.js';
 
 async function readJwks(file: string): Promise<{ kid: string; x: string }[]> {
   const parsed = JSON.parse(await readFile(file, 'utf8')) as { keys?: { kid: string; x: string }[] } | { kid: string; x: string }[];

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 import { action, clientFor, type CliContext } from '../context.js';
 import { CliError } from '../io.js';
+import { nonNegativeNumber, positiveInt } from '../options.js';
 
 const SCOPES = ['tenant', 'agent', 'task', 'subagent'] as const;
 const PERIODS = ['day', 'month', 'total'] as const;
@@ -56,8 +57,7 @@ export function registerModelCommands(program: Command, context: CliContext): vo
     .action(
       action(context, async (command, limit: string) => {
         const options = command.opts<{ scope: string; id?: string; period: string }>();
-        const limitUsd = Number(limit);
-        if (!Number.isFinite(limitUsd) || limitUsd < 0) throw new CliError('<limit-usd> must be a non-negative number', 2);
+        const limitUsd = nonNegativeNumber(limit, '<limit-usd>') ?? 0;
         if (!isOneOf(SCOPES, options.scope)) throw new CliError(`--scope must be one of ${SCOPES.join(', ')}`, 2);
         if (!isOneOf(PERIODS, options.period)) throw new CliError(`--period must be one of ${PERIODS.join(', ')}`, 2);
         if (options.scope !== 'tenant' && options.id === undefined) throw new CliError(`--id is required for a ${options.scope} budget`, 2);
@@ -91,21 +91,6 @@ export function registerModelCommands(program: Command, context: CliContext): vo
     );
 }
 
-/** A non-negative number option, or undefined when it was not given. */
-function amount(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new CliError(`${name} must be a non-negative number`, 2);
-  return parsed;
-}
-
-/** A positive whole-number option, or undefined when it was not given. */
-function count(name: string, value: string | undefined): number | undefined {
-  const parsed = amount(name, value);
-  if (parsed !== undefined && (!Number.isInteger(parsed) || parsed < 1)) throw new CliError(`${name} must be a whole number of at least 1`, 2);
-  return parsed;
-}
-
 /** aether models set|unset|overrides: the tenant's own changes to its catalog. */
 function registerOverrideCommands(models: Command, context: CliContext): void {
   models
@@ -123,10 +108,10 @@ function registerOverrideCommands(models: Command, context: CliContext): void {
       action(context, async (command, id: string) => {
         const o = command.opts<{ tier?: string; input?: string; output?: string; cached?: string; context?: string; maxOutput?: string; disable?: boolean }>();
         if (o.tier !== undefined && !isOneOf(TIERS, o.tier)) throw new CliError(`--tier must be one of ${TIERS.join(', ')}`, 2);
-        const prices = { input_per_million_usd: amount('--input', o.input), output_per_million_usd: amount('--output', o.output), cached_input_per_million_usd: amount('--cached', o.cached) };
+        const prices = { input_per_million_usd: nonNegativeNumber(o.input, '--input'), output_per_million_usd: nonNegativeNumber(o.output, '--output'), cached_input_per_million_usd: nonNegativeNumber(o.cached, '--cached') };
         const given = Object.fromEntries(Object.entries(prices).filter(([, v]) => v !== undefined));
-        const contextWindow = count('--context', o.context);
-        const maxOutput = count('--max-output', o.maxOutput);
+        const contextWindow = positiveInt(o.context, '--context');
+        const maxOutput = positiveInt(o.maxOutput, '--max-output');
         const client = await clientFor(context, command);
         return client.setModelOverride({
           body: {

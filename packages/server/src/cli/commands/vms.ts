@@ -6,18 +6,12 @@ import type { Command } from 'commander';
 
 import { action, clientFor, globalOptions, type CliContext } from '../context.js';
 import { CliError, type CliIo } from '../io.js';
+import { positiveInt } from '../options.js';
 
 const VM_TYPES: readonly VmType[] = ['microvm', 'devvm', 'agentvm', 'securevm'];
 const LANGUAGES: readonly Language[] = ['python', 'javascript', 'typescript', 'rust', 'c', 'cpp', 'bash'];
 const LANGUAGE_BY_EXTENSION: Readonly<Record<string, Language>> = { '.py': 'python', '.js': 'javascript', '.mjs': 'javascript', '.ts': 'typescript', '.rs': 'rust', '.c': 'c', '.cpp': 'cpp', '.cc': 'cpp', '.sh': 'bash' };
 const VM_COLUMNS = ['id', 'type', 'driver', 'state', 'vcpus', 'memory_mb', 'expires_at'];
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new CliError(`${flag} takes a positive whole number`, 2);
-  return number;
-}
 
 /** Writes a run's output through as-is and turns a failing exit status into the CLI's own. */
 function passThrough(io: CliIo, run: RunResult): void {

@@ -1,24 +1,11 @@
-import { Writable } from 'node:stream';
-
 import { describe, expect, it } from 'vitest';
 
 import { createPinoLogger, extendLogScope, withLogScope } from './pino-logger.js';
-
-/** A pino destination that keeps each JSON line it is given. */
-function captured(): { lines: Record<string, unknown>[]; destination: Writable } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, destination };
-}
+import { captureLogLines } from './testing/index.js';
 
 describe('createPinoLogger', () => {
   it('writes JSON lines with the event, the level name and the fields of the current scope', () => {
-    const { lines, destination } = captured();
+    const { lines, destination } = captureLogLines();
     const log = createPinoLogger({ level: 'info', destination }).child({ module: 'test' });
     withLogScope({ request_id: 'req_1', trace_id: 'trace_1' }, () => {
       extendLogScope({ tenant_id: 'tnt_1' });
@@ -30,7 +17,7 @@ describe('createPinoLogger', () => {
   });
 
   it('keeps scopes apart: an inner scope adds to its outer one, and extending one never touches another', () => {
-    const { lines, destination } = captured();
+    const { lines, destination } = captureLogLines();
     const log = createPinoLogger({ level: 'info', destination });
     withLogScope({ request_id: 'outer' }, () => {
       withLogScope({ trace_id: 'inner' }, () => {
@@ -45,7 +32,7 @@ describe('createPinoLogger', () => {
   });
 
   it('never writes secrets: passwords, keys, tokens and authorization headers are redacted at any known depth', () => {
-    const { lines, destination } = captured();
+    const { lines, destination } = captureLogLines();
     const log = createPinoLogger({ level: 'info', destination });
     log.info('login', { password: 'hunter2', api_key: 'ak_secret', token: 't', headers: { authorization: 'Bearer ak_secret' }, body: { refresh_token: 'r', value: 'secret value' } });
     const text = JSON.stringify(lines[0]);
@@ -54,7 +41,7 @@ describe('createPinoLogger', () => {
   });
 
   it('writes nothing below its level', () => {
-    const { lines, destination } = captured();
+    const { lines, destination } = captureLogLines();
     const log = createPinoLogger({ level: 'warn', destination });
     log.info('quiet');
     log.debug('quieter');
