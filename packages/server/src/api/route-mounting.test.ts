@@ -1,4 +1,6 @@
 import { tenancyRoutes as contracts } from '@aether/protocol';
+import { EventEmitter } from 'node:events';
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 
@@ -92,6 +94,31 @@ describe('guardRequest', () => {
     expect(result.input?.ctx).toMatchObject({ tenantId: OWN_TENANT, requestId: 'req_1', traceId: 'req_1' });
     expect(result.input?.ctx?.signal.aborted).toBe(false);
     expect(exchange.headers).toEqual({ 'x-ratelimit-limit': 100, 'x-ratelimit-remaining': 99 });
+  });
+
+  it("aborts the context's signal when the client goes away before the answer is written", async () => {
+    const { deps } = makeDeps('from memory');
+    const exchange = fakeExchange({ bearer: GOOD_BEARER, tenantId: OWN_TENANT });
+    const raw = Object.assign(new EventEmitter(), { writableFinished: false });
+    Object.assign(exchange.reply, { raw });
+    const { input } = await outcome(() => guardRequest(deps, getTenant, exchange));
+    const signal = input?.ctx?.signal;
+    expect(input?.ctx?.signal).toBe(signal);
+    raw.emit('close');
+    expect(signal?.aborted).toBe(true);
+    expect(String(signal?.reason)).toContain('client closed the connection');
+  });
+
+  it('leaves the signal alone when the connection closes after the answer was written', async () => {
+    const { deps } = makeDeps('from memory');
+    const exchange = fakeExchange({ bearer: GOOD_BEARER, tenantId: OWN_TENANT });
+    const raw = Object.assign(new EventEmitter(), { writableFinished: false });
+    Object.assign(exchange.reply, { raw });
+    const { input } = await outcome(() => guardRequest(deps, getTenant, exchange));
+    const signal = input?.ctx?.signal;
+    raw.writableFinished = true;
+    raw.emit('close');
+    expect(signal?.aborted).toBe(false);
   });
 
   it('returns a promise when a step needs I/O', async () => {
