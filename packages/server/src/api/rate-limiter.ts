@@ -34,7 +34,7 @@ export class InMemoryRateLimiter implements RateLimiter {
   }
 
   hit(key: string, limit: number, windowMs: number): RateDecision {
-    const nowMs = this.#clock.now().getTime();
+    const nowMs = this.#clock.nowMs();
     const startMs = nowMs - (nowMs % windowMs);
     let window = this.#windows.get(key);
     if (window?.startMs !== startMs) {
@@ -62,7 +62,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
-    const nowMs = this.#clock.now().getTime();
+    const nowMs = this.#clock.nowMs();
     const startMs = nowMs - (nowMs % windowMs);
     const redisKey = `ratelimit:${key}:${String(startMs)}`;
     const results = await this.#redis.multi().incr(redisKey).pexpire(redisKey, windowMs + 1000).exec();

@@ -21,7 +21,7 @@ export function systemRoutes(deps: SystemRoutesDeps): RouteDefinition[] {
     defineHandler(contracts.getStatus, { kind: 'authenticated' }, async () => ({
       version: VERSION,
       node_version: process.versions.node,
-      uptime_seconds: Math.round((deps.clock.now().getTime() - deps.startedAt.getTime()) / 1000),
+      uptime_seconds: Math.round((deps.clock.nowMs() - deps.startedAt.getTime()) / 1000),
       database: deps.db.engine,
       redis: deps.redis,
       nats: deps.nats,

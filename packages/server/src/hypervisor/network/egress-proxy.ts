@@ -71,7 +71,7 @@ export class EgressProxy {
 
   /** Decides one destination for one VM. */
   async decide(policy: EgressPolicy, host: string, port: number): Promise<EgressDecision> {
-    const now = this.#deps.clock.now().getTime();
+    const now = this.#deps.clock.nowMs();
     if (!this.#tenantWindow.hit(policy.tenantId, now, this.#deps.perTenantPerMinute)) return { allowed: false, status: 429, reason: 'tenant rate limit' };
     if (!this.#vmWindow.hit(policy.vmId, now, this.#deps.perVmPerMinute)) return { allowed: false, status: 429, reason: 'vm rate limit' };
     if (isIP(host) !== 0) return { allowed: false, status: 403, reason: 'direct IP addresses are not allowed' };

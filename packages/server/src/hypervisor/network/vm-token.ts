@@ -29,7 +29,7 @@ export class VmTokenIssuer {
   }
 
   issue(scope: { tenantId: string; vmId: string; runId: string }): string {
-    const claims: VmTokenClaims = { ...scope, expiresAt: this.#clock.now().getTime() + this.#ttlMs };
+    const claims: VmTokenClaims = { ...scope, expiresAt: this.#clock.nowMs() + this.#ttlMs };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `vmt_${body}.${this.#sign(body)}`;
   }
@@ -40,7 +40,7 @@ export class VmTokenIssuer {
     if (!match?.[1] || !match[2]) throw new VmTokenInvalidError('malformed');
     if (!safeEqual(match[2], this.#sign(match[1]))) throw new VmTokenInvalidError('bad signature');
     const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as VmTokenClaims;
-    if (claims.expiresAt <= this.#clock.now().getTime()) throw new VmTokenInvalidError('expired');
+    if (claims.expiresAt <= this.#clock.nowMs()) throw new VmTokenInvalidError('expired');
     if (claims.vmId !== expected.vmId || claims.runId !== expected.runId) throw new VmTokenInvalidError('scoped to another VM or run');
     return claims;
   }

@@ -207,7 +207,7 @@ export class ApiKeyService {
 
   #assertUsable(row: ApiKeyRow): void {
     if (row.revoked_at) throw new ApiKeyRevokedError(row.id);
-    if (row.expires_at && row.expires_at.getTime() <= this.#clock.now().getTime()) throw new ApiKeyExpiredError(row.id);
+    if (row.expires_at && row.expires_at.getTime() <= this.#clock.nowMs()) throw new ApiKeyExpiredError(row.id);
   }
 
   // Null is a cached "no such key", so repeated unknown keys do not reach the database either.
@@ -222,7 +222,7 @@ export class ApiKeyService {
 
   // Records use at most once a minute per key, so authentication stays a read on the hot path.
   #touch(row: ApiKeyRow): void {
-    const nowMs = this.#clock.now().getTime();
+    const nowMs = this.#clock.nowMs();
     if (nowMs - (this.#lastUsedWrites.get(row.id) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
     this.#lastUsedWrites.set(row.id, nowMs);
     this.#db

@@ -281,7 +281,7 @@ export class BudgetService implements AsyncDisposable {
     const leases = this.#leases;
     if (!leases) return undefined;
     const key = leaseKey(ctx.tenantId, work.scope);
-    const carve = () => leases.take(key, { ...work, budgetIds: [] }, this.#clock.now().getTime());
+    const carve = () => leases.take(key, { ...work, budgetIds: [] }, this.#clock.nowMs());
     const carved = carve();
     if (carved) {
       // Lease the successor while this one still has room, off the caller's path.
@@ -329,7 +329,7 @@ export class BudgetService implements AsyncDisposable {
     this.#seen.set(key, outcome.budgets);
     // No await between retiring the old lease and opening the new one: work never finds neither.
     const replaced = leases.retire(key);
-    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, this.#clock.now().getTime());
+    leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, this.#clock.nowMs());
     if (replaced) this.#background(this.#giveBack(replaced.lease, replaced));
     this.#startSweeper();
   }
@@ -377,7 +377,7 @@ export class BudgetService implements AsyncDisposable {
     this.#sweeper = setInterval(() => {
       const leases = this.#leases;
       if (!leases) return;
-      const expired = leases.expiredKeys(this.#clock.now().getTime());
+      const expired = leases.expiredKeys(this.#clock.nowMs());
       if (expired.length === 0 && leases.keys().length === 0) {
         clearInterval(this.#sweeper);
         this.#sweeper = undefined;

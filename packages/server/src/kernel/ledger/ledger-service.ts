@@ -345,7 +345,7 @@ export class LedgerService implements AuditSink {
 
   /** Tenants whose newest entries are not yet under a checkpoint older than the interval; for a background loop. */
   async checkpointStale(): Promise<number> {
-    const cutoff = new Date(this.#clock.now().getTime() - this.#checkpointIntervalMs);
+    const cutoff = new Date(this.#clock.nowMs() - this.#checkpointIntervalMs);
     const rows = await this.#db.withSystem(async (tx) => (await sql<{ tenant_id: string }>`select tenant_id from ledger_heads
         where seq > checkpoint_seq and (checkpoint_at is null or checkpoint_at <= ${cutoff})`.execute(tx)).rows);
     for (const row of rows) {

@@ -69,7 +69,7 @@ export class SigningKeyStore {
 
   /** The key new entries are signed with; created on first use. */
   async active(): Promise<LedgerSigningKey> {
-    const nowMs = this.#clock.now().getTime();
+    const nowMs = this.#clock.nowMs();
     if (this.#active && nowMs - this.#active.loadedAtMs < this.#refreshMs) return this.#active.key;
     const key = (await this.#loadActive()) ?? (await this.#create(false));
     this.#active = { key, loadedAtMs: nowMs };
@@ -79,7 +79,7 @@ export class SigningKeyStore {
   /** Retires the active key and starts signing with a new one. Returns the new key's id. */
   async rotate(): Promise<string> {
     const key = await this.#create(true);
-    this.#active = { key, loadedAtMs: this.#clock.now().getTime() };
+    this.#active = { key, loadedAtMs: this.#clock.nowMs() };
     return key.keyId;
   }
 

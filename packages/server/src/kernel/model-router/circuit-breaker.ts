@@ -34,7 +34,7 @@ export class CircuitBreakers {
       entry = { state: 'closed', failures: 0, openedAt: 0, trials: 0, trialSuccesses: 0 };
       this.#state.set(key, entry);
     }
-    if (entry.state === 'open' && this.#clock.now().getTime() - entry.openedAt >= this.#options.cooldownMs) {
+    if (entry.state === 'open' && this.#clock.nowMs() - entry.openedAt >= this.#options.cooldownMs) {
       entry.state = 'half_open';
       entry.trials = 0;
       entry.trialSuccesses = 0;
@@ -70,13 +70,13 @@ export class CircuitBreakers {
     const entry = this.#get(key);
     if (entry.state === 'half_open') {
       entry.state = 'open';
-      entry.openedAt = this.#clock.now().getTime();
+      entry.openedAt = this.#clock.nowMs();
       return;
     }
     entry.failures++;
     if (entry.state === 'closed' && entry.failures >= this.#options.failureThreshold) {
       entry.state = 'open';
-      entry.openedAt = this.#clock.now().getTime();
+      entry.openedAt = this.#clock.nowMs();
     }
   }
 }

@@ -43,7 +43,7 @@ export class ResponseCache implements ResponseCacheStore {
   get(key: string): Promise<CachedResponse | undefined> {
     const entry = this.#entries.get(key);
     if (!entry) return Promise.resolve(undefined);
-    if (entry.expiresAt <= this.#clock.now().getTime()) {
+    if (entry.expiresAt <= this.#clock.nowMs()) {
       this.#entries.delete(key);
       return Promise.resolve(undefined);
     }
@@ -52,7 +52,7 @@ export class ResponseCache implements ResponseCacheStore {
 
   set(key: string, entry: CachedResponse): Promise<void> {
     this.#entries.delete(key);
-    this.#entries.set(key, { ...entry, expiresAt: this.#clock.now().getTime() + this.#ttlMs });
+    this.#entries.set(key, { ...entry, expiresAt: this.#clock.nowMs() + this.#ttlMs });
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;

@@ -23,7 +23,7 @@ export class TtlCache<TValue> {
   get(key: string): TValue | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAtMs <= this.#clock.now().getTime()) {
+    if (entry.expiresAtMs <= this.#clock.nowMs()) {
       this.#entries.delete(key);
       return undefined;
     }
@@ -35,7 +35,7 @@ export class TtlCache<TValue> {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(key, { value, expiresAtMs: this.#clock.now().getTime() + this.#ttlMs });
+    this.#entries.set(key, { value, expiresAtMs: this.#clock.nowMs() + this.#ttlMs });
   }
 
   delete(key: string): void {
