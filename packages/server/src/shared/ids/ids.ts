@@ -1,3 +1,5 @@
+import { randomFillSync } from 'node:crypto';
+
 import { monotonicFactory } from 'ulid';
 
 /** Prefixed, lexicographically sortable id: `task_01J9Z3...`. */
@@ -16,9 +18,30 @@ function assertPrefix(prefix: string): void {
   }
 }
 
+const RANDOM_POOL_BYTES = 4096;
+
+/**
+ * A PRNG for `ulid` that hands out bytes of one cryptographically random pool, refilled when
+ * spent. The library's own asks `crypto.getRandomValues` for one byte per character: sixteen
+ * calls into the native layer for each id, which made ids a visible share of a model call.
+ */
+export function pooledCryptoPrng(poolBytes = RANDOM_POOL_BYTES): () => number {
+  const pool = new Uint8Array(poolBytes);
+  let next = poolBytes;
+  return () => {
+    if (next === poolBytes) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    const byte = pool[next] ?? 0;
+    next += 1;
+    return byte / 256;
+  };
+}
+
 /** ULID-based ids; monotonic within one millisecond so ids sort in creation order. */
 export class UlidIdGenerator implements IdGenerator {
-  readonly #ulid = monotonicFactory();
+  readonly #ulid = monotonicFactory(pooledCryptoPrng());
 
   next<TPrefix extends string>(prefix: TPrefix): PrefixedId<TPrefix> {
     assertPrefix(prefix);
