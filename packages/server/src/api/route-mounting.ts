@@ -207,7 +207,7 @@ export function traceIdOf(request: FastifyRequest): string {
  *
  * A class, not an object literal with a `get signal()`: a literal with an accessor gets a fresh
  * hidden class per request, held in old space and pointing at the request's young objects, so
- * every scavenge copied whole requests and promoted them (a third of the API's CPU went to GC).
+ * every scavenge copied whole requests and promoted them (~6 µs of GC per request, against 0.2).
  */
 class RequestTenantContext implements TenantContext {
   readonly tenantId: TenantId;
