@@ -96,26 +96,28 @@ describe('guardRequest', () => {
     expect(exchange.headers).toEqual({ 'x-ratelimit-limit': 100, 'x-ratelimit-remaining': 99 });
   });
 
-  it("aborts the context's signal when the client goes away before the answer is written", async () => {
+  /** A guarded request whose reply sits on a socket the test can finish and close. */
+  async function guardedOverSocket(): Promise<{ ctx: GuardedInput['ctx']; raw: EventEmitter & { writableFinished: boolean } }> {
     const { deps } = makeDeps('from memory');
     const exchange = fakeExchange({ bearer: GOOD_BEARER, tenantId: OWN_TENANT });
     const raw = Object.assign(new EventEmitter(), { writableFinished: false });
     Object.assign(exchange.reply, { raw });
     const { input } = await outcome(() => guardRequest(deps, getTenant, exchange));
-    const signal = input?.ctx?.signal;
-    expect(input?.ctx?.signal).toBe(signal); // made once, on first read
+    return { ctx: input?.ctx, raw };
+  }
+
+  it("aborts the context's signal when the client goes away before the answer is written", async () => {
+    const { ctx, raw } = await guardedOverSocket();
+    const signal = ctx?.signal;
+    expect(ctx?.signal).toBe(signal); // made once, on first read
     raw.emit('close');
     expect(signal?.aborted).toBe(true);
     expect(String(signal?.reason)).toContain('client closed the connection');
   });
 
   it('leaves the signal alone when the connection closes after the answer was written', async () => {
-    const { deps } = makeDeps('from memory');
-    const exchange = fakeExchange({ bearer: GOOD_BEARER, tenantId: OWN_TENANT });
-    const raw = Object.assign(new EventEmitter(), { writableFinished: false });
-    Object.assign(exchange.reply, { raw });
-    const { input } = await outcome(() => guardRequest(deps, getTenant, exchange));
-    const signal = input?.ctx?.signal;
+    const { ctx, raw } = await guardedOverSocket();
+    const signal = ctx?.signal;
     raw.writableFinished = true;
     raw.emit('close');
     expect(signal?.aborted).toBe(false);
