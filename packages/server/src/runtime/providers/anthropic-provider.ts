@@ -14,6 +14,7 @@ import {
   type ToolDefinition,
 } from '../../kernel/model-router/index.js';
 import { assertJsonArguments, toProviderError } from './provider-errors.js';
+import { defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
 
 export interface AnthropicProviderOptions {
   readonly apiKey: string;
@@ -21,6 +22,8 @@ export interface AnthropicProviderOptions {
   readonly timeoutMs?: number;
   /** Anthropic requires max_tokens; used when the call does not set one. */
   readonly defaultMaxOutputTokens?: number;
+  /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
+  readonly fetch?: ProviderFetch;
 }
 
 function toAnthropicMessages(messages: readonly ChatMessage[]): { system: string; messages: MessageParam[] } {
@@ -73,6 +76,7 @@ export class AnthropicProvider implements ModelProvider {
       // SDK warnings would carry model data to the console; errors reach the caller typed instead.
       logLevel: 'off',
       timeout: options.timeoutMs ?? 120_000,
+      fetch: options.fetch ?? defaultProviderFetch(),
       ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     });
     this.#defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;

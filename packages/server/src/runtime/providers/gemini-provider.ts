@@ -12,11 +12,14 @@ import {
   type ToolDefinition,
 } from '../../kernel/model-router/index.js';
 import { toProviderError } from './provider-errors.js';
+import { defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
 
 export interface GeminiProviderOptions {
   readonly apiKey: string;
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
+  readonly fetch?: ProviderFetch;
 }
 
 function toContents(messages: readonly ChatMessage[]): { system: string; contents: Content[] } {
@@ -64,6 +67,7 @@ export class GeminiProvider implements ModelProvider {
       httpOptions: {
         timeout: options.timeoutMs ?? 120_000,
         retryOptions: { attempts: 1 },
+        fetch: options.fetch ?? defaultProviderFetch(),
         ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
       },
     });

@@ -15,5 +15,6 @@ export {
 } from './local-llama-provider.js';
 export { OllamaProvider, type OllamaProviderOptions } from './ollama-provider.js';
 export { OpenAiProvider, type OpenAiProviderOptions } from './openai-provider.js';
+export { createProviderFetch, defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
 export { ScriptedProvider, parseModelScript, scriptSchema, type ModelScript, type ScriptedProviderOptions } from './scripted-provider.js';
 export { ProviderRegistry, type ProviderKeySource, type ProviderSettings } from './provider-registry.js';

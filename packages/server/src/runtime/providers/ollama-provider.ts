@@ -11,12 +11,15 @@ import {
   type ToolDefinition,
 } from '../../kernel/model-router/index.js';
 import { toProviderError } from './provider-errors.js';
+import { defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
 
 export interface OllamaProviderOptions {
   /** Defaults to http://127.0.0.1:11434. */
   readonly host?: string;
   /** Sent as a bearer token for Ollama behind an authenticating proxy. */
   readonly apiKey?: string;
+  /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
+  readonly fetch?: ProviderFetch;
 }
 
 function toOllamaMessages(messages: readonly ChatMessage[]): Message[] {
@@ -42,6 +45,7 @@ export class OllamaProvider implements ModelProvider {
   constructor(options: OllamaProviderOptions = {}) {
     this.#client = new Ollama({
       host: options.host ?? 'http://127.0.0.1:11434',
+      fetch: options.fetch ?? defaultProviderFetch(),
       ...(options.apiKey === undefined ? {} : { headers: { Authorization: `Bearer ${options.apiKey}` } }),
     });
   }

@@ -14,6 +14,7 @@ import {
   type ToolDefinition,
 } from '../../kernel/model-router/index.js';
 import { assertJsonArguments, toProviderError } from './provider-errors.js';
+import { defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
 
 export interface OpenAiProviderOptions {
   /** Defaults to `openai`; set another name for an OpenAI-compatible server (`vllm`, `lmstudio`). */
@@ -22,6 +23,8 @@ export interface OpenAiProviderOptions {
   /** Any OpenAI-compatible endpoint (vLLM, llama.cpp server, LM Studio, OpenRouter). */
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
+  readonly fetch?: ProviderFetch;
 }
 
 function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
@@ -69,6 +72,7 @@ export class OpenAiProvider implements ModelProvider {
       // SDK warnings would carry model data to the console; errors reach the caller typed instead.
       logLevel: 'off',
       timeout: options.timeoutMs ?? 120_000,
+      fetch: options.fetch ?? defaultProviderFetch(),
       ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }),
     });
   }
