@@ -1,3 +1,5 @@
+import type { CompiledQuery } from 'kysely';
+
 import type { TenantContext } from '../../shared/context/index.js';
 import type { DbTransaction } from '../database/index.js';
 
@@ -37,6 +39,25 @@ export interface AuditSink {
    * effect recorded by several entries, such as a model call's decision, charge and outcome.
    */
   appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[], options?: { readonly tx?: DbTransaction }): Promise<AuditReceipt[]>;
+  /**
+   * Plans `entries` for a write the caller sends in one round trip, where the sink can (else
+   * undefined: use `appendAll` with the caller's transaction). A planned write may be refused at
+   * commit when someone else wrote first; the sink documents how to tell, and `appendAll` then
+   * records the entries.
+   */
+  prepareAppend?(ctx: TenantContext, entries: readonly AuditEntryInput[]): PreparedAppend | undefined;
+}
+
+/**
+ * Entries planned for a write the caller sends itself (its own statements and these, committed
+ * together in one round trip; see `Database.writeInOneRoundTrip`).
+ */
+export interface PreparedAppend {
+  readonly statements: readonly CompiledQuery[];
+  /** After the caller's write committed: records that, and returns the receipts. */
+  committed(): AuditReceipt[];
+  /** After the caller's write failed, or when it was never sent: nothing was appended. */
+  abandoned(): void;
 }
 
 /** Keeps entries in memory, in order, per tenant; for tests of modules that audit. */
@@ -46,17 +67,30 @@ export class InMemoryAuditSink implements AuditSink {
   readonly #seqs = new Map<string, number>();
 
   append(ctx: TenantContext, entry: AuditEntryInput): Promise<AuditReceipt> {
+    return Promise.resolve(this.#record(ctx, entry));
+  }
+
+  #record(ctx: TenantContext, entry: AuditEntryInput): AuditReceipt {
     const actor = entry.actor ?? { type: ctx.principal.type, id: ctx.principal.id };
     this.entries.push({ tenantId: ctx.tenantId, entry, actor });
     const seq = (this.#seqs.get(ctx.tenantId) ?? 0) + 1;
     this.#seqs.set(ctx.tenantId, seq);
-    return Promise.resolve({ seq, hash: `mem-${String(seq)}` });
+    return { seq, hash: `mem-${String(seq)}` };
   }
 
   async appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[]): Promise<AuditReceipt[]> {
     const receipts: AuditReceipt[] = [];
     for (const entry of entries) receipts.push(await this.append(ctx, entry));
     return receipts;
+  }
+
+  /** Nothing to write in the database: the entries are kept once the caller's write commits. */
+  prepareAppend(ctx: TenantContext, entries: readonly AuditEntryInput[]): PreparedAppend {
+    return {
+      statements: [],
+      committed: () => entries.map((entry) => this.#record(ctx, entry)),
+      abandoned: () => undefined,
+    };
   }
 
   kinds(tenantId?: string): string[] {

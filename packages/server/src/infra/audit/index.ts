@@ -9,4 +9,5 @@ export {
   type AuditEntryInput,
   type AuditReceipt,
   type AuditSink,
+  type PreparedAppend,
 } from './audit-sink.js';

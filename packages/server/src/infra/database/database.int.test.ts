@@ -1,10 +1,11 @@
 import { sql, type Generated } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { asTenantId } from '../../shared/context/index.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { APP_ROLE } from './database.js';
 import { findTenantTablesWithoutRls, migrate, MigrationChecksumError, MigrationFailedError, tenantRlsSql, type Migration } from './migrator.js';
+import { expectFunctionSql, isExpectationFailure } from './postgres-errors.js';
 import { describeEachDatabase } from './testing/index.js';
 import { withTransactionPrelude } from './transaction-prelude.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +18,8 @@ const notes: Migration = {
   version: 1,
   name: 'notes table',
   up: `create table notes (id serial primary key, tenant_id text not null, body text not null);
-${tenantRlsSql('notes')}`,
+${tenantRlsSql('notes')}
+${expectFunctionSql}`,
 };
 type NotesTables = { notes: { id: Generated<number>; tenant_id: string; body: string } };
 
@@ -94,6 +96,50 @@ describeEachDatabase('Database', [notes], (getDb, engine) => {
     const all = await db.withSystem((tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').execute());
     expect(all.map((row) => row.body)).not.toContain('kept?');
     expect(all.map((row) => row.body)).not.toContain('smuggled');
+  });
+
+  describe('writeInOneRoundTrip', () => {
+    const insertNote = (db: ReturnType<typeof getDb>, tenant: string, body: string) =>
+      db.kysely.$extendTables<NotesTables>().insertInto('notes').values({ tenant_id: tenant, body }).returning('body').compile();
+    const bodies = async (db: ReturnType<typeof getDb>) =>
+      (await db.withSystem((tx) => tx.$extendTables<NotesTables>().selectFrom('notes').select('body').orderBy('id').execute())).map((row) => row.body);
+    beforeEach(async () => {
+      await getDb().withSystem((tx) => tx.$extendTables<NotesTables>().deleteFrom('notes').execute());
+    });
+
+    it('commits every statement in one tenant transaction, as the RLS-bound role, and returns their results in order', async () => {
+      const db = getDb();
+      const results = await db.writeInOneRoundTrip(tenantA, [
+        insertNote(db, tenantA, 'first'),
+        sql<{ role: string; tenant: string }>`select current_user as role, current_setting('aether.tenant_id', true) as tenant`.compile(db.kysely),
+        insertNote(db, tenantA, 'second'),
+      ]);
+      expect(results.map((result) => result.rows[0])).toEqual([{ body: 'first' }, { role: APP_ROLE, tenant: 'tnt_a' }, { body: 'second' }]);
+      expect(await bodies(db)).toEqual(['first', 'second']);
+    });
+
+    it('keeps nothing when a precondition refuses itself, reports it as an expectation failure, and leaves the connection usable', async () => {
+      const db = getDb();
+      const refused = db.writeInOneRoundTrip(tenantA, [
+        insertNote(db, tenantA, 'not kept'),
+        sql`select aether_expect(false, 'the head moved')`.compile(db.kysely),
+        insertNote(db, tenantA, 'never run'),
+      ]);
+      const error = await refused.then(() => undefined, (caught: unknown) => caught);
+      expect(isExpectationFailure(error)).toBe(true);
+      expect((error as Error).message).toBe('the head moved');
+      expect(await bodies(db)).toEqual([]);
+      await db.writeInOneRoundTrip(tenantA, [sql`select aether_expect(true, 'holds')`.compile(db.kysely), insertNote(db, tenantA, 'after')]);
+      expect(await bodies(db)).toEqual(['after']);
+    });
+
+    it('refuses a row for another tenant under row-level security, and keeps nothing of the write', async () => {
+      const db = getDb();
+      const attempt = db.writeInOneRoundTrip(tenantA, [insertNote(db, tenantA, 'kept?'), insertNote(db, tenantB, 'smuggled')]);
+      await expect(attempt).rejects.toThrow(/row-level security/);
+      expect(await bodies(db)).toEqual([]);
+      expect(isExpectationFailure(await attempt.catch((caught: unknown) => caught))).toBe(false);
+    });
   });
 
   it('finds no tenant table without row-level security', async () => {

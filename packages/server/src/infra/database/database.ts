@@ -1,4 +1,4 @@
-import { Kysely, sql, type PostgresDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, sql, type PostgresDialect, type QueryResult, type Transaction } from 'kysely';
 
 import type { TenantId } from '../../shared/context/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -19,6 +19,9 @@ export type DatabaseEngine = 'pglite' | 'postgres';
 export const APP_ROLE = 'aether_app';
 /** The session setting that RLS policies compare `tenant_id` with. */
 export const TENANT_SETTING = 'aether.tenant_id';
+
+/** Switches the transaction to the RLS-bound role and names its tenant, both until it ends. */
+const tenantScope = (tenantId: TenantId) => sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`;
 
 export interface TenantTransactionOptions {
   /** Run inside this open transaction instead of opening one (it must already be tenant-scoped). */
@@ -43,6 +46,7 @@ export class Database implements AsyncDisposable {
   readonly kysely: Db;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #takesPrelude: boolean;
+  readonly #pipelined: boolean;
   #closed = false;
 
   constructor(deps: DatabaseDeps) {
@@ -52,6 +56,7 @@ export class Database implements AsyncDisposable {
     this.#onClose = deps.onClose;
     // Only these dialects send the tenant scope as a prelude; any other gets it as a statement.
     this.#takesPrelude = deps.dialect instanceof PipelinedPostgresDialect || deps.dialect instanceof PGliteDialect;
+    this.#pipelined = deps.dialect instanceof PipelinedPostgresDialect;
   }
 
   /** Runs `work` in a transaction scoped to `tenantId`, as the RLS-bound application role. */
@@ -61,7 +66,7 @@ export class Database implements AsyncDisposable {
     options: TenantTransactionOptions = {},
   ): Promise<T> {
     if (options.tx) return work(options.tx);
-    const scope = sql`select set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${tenantId}, true)`;
+    const scope = tenantScope(tenantId);
     if (this.#takesPrelude) {
       // The scope goes out with begin (and, pipelined, the work's first statement) at once.
       return withTransactionPrelude(scope.compile(this.kysely), () => this.kysely.transaction().execute(work));
@@ -69,6 +74,37 @@ export class Database implements AsyncDisposable {
     return this.kysely.transaction().execute(async (tx) => {
       await scope.execute(tx);
       return work(tx);
+    });
+  }
+
+  /**
+   * Runs `statements` as one tenant transaction, for writes whose statements need nothing from
+   * each other's results. On pipelined PostgreSQL its `begin`, tenant scope, statements and
+   * `commit` leave in one socket write and share one round trip; elsewhere they run one after
+   * another in `withTenant`. All commit or none: a failing statement aborts the transaction, the
+   * commit then ends it without committing, and that statement's error is thrown. A statement
+   * that must fail the write when a precondition does not hold calls `aether_expect` (see
+   * `expectFunctionSql`), whose failure `isExpectationFailure` recognises.
+   * @returns each statement's result, in order.
+   */
+  async writeInOneRoundTrip(tenantId: TenantId, statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]> {
+    const scope = tenantScope(tenantId).compile(this.kysely);
+    if (!this.#pipelined) {
+      return this.withTenant(tenantId, async (tx) => {
+        const results: QueryResult<unknown>[] = [];
+        for (const statement of statements) results.push(await tx.executeQuery(statement));
+        return results;
+      });
+    }
+    return this.kysely.getExecutor().provideConnection(async (connection) => {
+      // Issued back to back without waiting: the connection is pipelined and its socket corked
+      // until the next tick, so all of them leave in one write. PostgreSQL runs them in order,
+      // and once one fails every later one fails too, up to the commit, which then rolls back.
+      const sent = [CompiledQuery.raw('begin'), scope, ...statements, CompiledQuery.raw('commit')].map((query) => connection.executeQuery(query));
+      const settled = await Promise.allSettled(sent);
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return settled.slice(2, 2 + statements.length).map((result) => (result as PromiseFulfilledResult<QueryResult<unknown>>).value);
     });
   }
 

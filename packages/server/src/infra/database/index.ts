@@ -24,4 +24,4 @@ export {
   type MigrationResult,
 } from './migrator.js';
 export { openDatabase, redactUrl, type DatabaseOptions } from './open-database.js';
-export { isRetryableConflict, isUniqueViolation } from './postgres-errors.js';
+export { expectFunctionSql, isExpectationFailure, isRetryableConflict, isUniqueViolation, lostToConcurrentWrite } from './postgres-errors.js';

@@ -1,3 +1,5 @@
+import type { CompiledQuery } from 'kysely';
+
 import type { DbTransaction } from '../../infra/database/index.js';
 
 export type BudgetScope = 'tenant' | 'agent' | 'task' | 'subagent';
@@ -134,6 +136,15 @@ export interface BudgetStore {
    * come back in the charges' order.
    */
   settleFromLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, within?: WithinBatch): Promise<SettleOutcome[]>;
+  /**
+   * `settleFromLeases` for the common case, in one round trip where the store can: records the
+   * charges and runs `alsoWrite` (the charges' audit entries, see `AuditSink.prepareAppend`) in
+   * one transaction sent without waiting for answers. It refuses the whole write when a lease is
+   * no longer open (the charges must then move into spent, which needs the budgets' rows read
+   * and locked), throwing an error that `lostToConcurrentWrite` recognises; nothing is then
+   * recorded, and `settleFromLeases` handles the batch. Absent where the store has no such path.
+   */
+  settleOnOpenLeases?(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, alsoWrite: readonly CompiledQuery[]): Promise<SettleOutcome[]>;
   /** Gives `amountMicros` an open lease holds unused back to its budgets. @returns false when it is not open or holds less. */
   shrinkLease(tenantId: string, lease: { leaseId: string; amountMicros: number }, now: Date): Promise<boolean>;
   /**

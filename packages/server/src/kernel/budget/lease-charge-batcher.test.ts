@@ -1,3 +1,4 @@
+import type { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 
 import { InMemoryAuditSink, type AuditEntryInput, type AuditReceipt } from '../../infra/audit/index.js';
@@ -24,8 +25,32 @@ class PickyAuditSink extends InMemoryAuditSink {
   }
 }
 
-async function setup(audit = new InMemoryAuditSink()) {
-  const store = new CountingStore();
+/** An error as PostgreSQL reports a refused `aether_expect` or a unique violation, or a lost connection. */
+const pgError = (code: string | undefined, message: string): Error => Object.assign(new Error(message), code === undefined ? {} : { code });
+
+/**
+ * A store with a one-round-trip path that answers as scripted: record the batch, or refuse it
+ * (as when a lease closed or the ledger head moved), or fail (as a lost connection).
+ */
+class OneTripStore extends CountingStore {
+  readonly oneTrip: { charges: number; statements: number }[] = [];
+  readonly #answers: ('record' | Error)[];
+
+  constructor(answers: ('record' | Error)[]) {
+    super();
+    this.#answers = answers;
+  }
+
+  async settleOnOpenLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, alsoWrite: readonly CompiledQuery[]): Promise<SettleOutcome[]> {
+    this.oneTrip.push({ charges: batch.charges.length, statements: alsoWrite.length });
+    const answer = this.#answers.shift() ?? 'record';
+    if (answer !== 'record') throw answer;
+    // Recorded as the base store records charges on open leases, but not counted as a locked batch.
+    return InMemoryBudgetStore.prototype.settleFromLeases.call(this, tenantId, batch);
+  }
+}
+
+async function setup(audit = new InMemoryAuditSink(), store: CountingStore = new CountingStore()) {
   const clock = new ManualClock();
   const tenantId = asTenantId('tnt_batch');
   await store.upsert(tenantId, { id: 'bud_t', scope: 'tenant', scopeId: tenantId, period: 'month', limitMicros: 1_000_000 }, clock.now());
@@ -73,5 +98,51 @@ describe('LeaseChargeBatcher', () => {
     // The batch of four fails on the bad entry; each is then written alone.
     expect(store.batches).toEqual([4, 1, 1, 1, 1]);
     expect(await store.costs(tenantId, 'tenant', {})).toEqual([{ key: tenantId, costMicros: 25, count: 3 }]);
+  });
+
+  describe('with a store that settles in one round trip', () => {
+    const submitTwo = async (store: OneTripStore) => {
+      const audit = new InMemoryAuditSink();
+      const { batcher, tenantId, charge } = await setup(audit, store);
+      const ctx = systemContext(tenantId, 'test');
+      const outcomes = await Promise.allSettled([
+        batcher.submit(ctx, charge('res_w1', 3), [{ kind: 'llm.call', payload: { i: 1 } }]),
+        batcher.submit(ctx, charge('res_w2', 4), [{ kind: 'llm.call', payload: { i: 2 } }]),
+      ]);
+      return { outcomes, audit, tenantId };
+    };
+
+    it('records the batch and its entries in that one write, and takes the locked path no more', async () => {
+      const store = new OneTripStore(['record']);
+      const { outcomes, audit, tenantId } = await submitTwo(store);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(store.oneTrip).toEqual([{ charges: 2, statements: 0 }]);
+      expect(store.batches).toEqual([]);
+      expect(audit.entries.map((e) => e.entry.payload['i'])).toEqual([1, 2]);
+      expect(await store.costs(tenantId, 'tenant', {})).toEqual([{ key: tenantId, costMicros: 7, count: 2 }]);
+    });
+
+    it.each([
+      ['a lease closed meanwhile (aether_expect refused it)', 'AE001'],
+      ['the ledger head moved meanwhile (unique violation)', '23505'],
+    ])('redoes the batch through settleFromLeases when %s, recording each entry once', async (_case, code) => {
+      const store = new OneTripStore([pgError(code, 'refused')]);
+      const { outcomes, audit, tenantId } = await submitTwo(store);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(store.oneTrip).toHaveLength(1);
+      expect(store.batches).toEqual([2]);
+      expect(audit.entries.map((e) => e.entry.payload['i'])).toEqual([1, 2]);
+      expect(await store.costs(tenantId, 'tenant', {})).toEqual([{ key: tenantId, costMicros: 7, count: 2 }]);
+    });
+
+    it('does not redo a write whose outcome is unknown (the connection was lost): the callers get the error', async () => {
+      const lost = pgError(undefined, 'Connection terminated unexpectedly');
+      // The batch fails, then each charge alone (retry-each) fails the same way.
+      const store = new OneTripStore([lost, lost, lost]);
+      const { outcomes, audit } = await submitTwo(store);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'fulfilled'))).toEqual(['Connection terminated unexpectedly', 'Connection terminated unexpectedly']);
+      expect(store.batches).toEqual([]);
+      expect(audit.entries).toEqual([]);
+    });
   });
 });

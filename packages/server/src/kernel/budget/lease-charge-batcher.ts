@@ -1,4 +1,5 @@
 import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
+import { lostToConcurrentWrite } from '../../infra/database/index.js';
 import { KeyedBatcher } from '../../shared/batching/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import type { Clock } from '../../shared/ports/index.js';
@@ -38,16 +39,27 @@ export class LeaseChargeBatcher {
     return this.#batches.submit(ctx.tenantId, { ctx, charge, entries: attributed });
   }
 
-  #write(batch: readonly QueuedCharge[]): Promise<SettleOutcome[]> {
+  async #write(batch: readonly QueuedCharge[]): Promise<SettleOutcome[]> {
     const first = batch[0];
-    if (!first) return Promise.resolve([]);
+    if (!first) return [];
     const entries = batch.flatMap((queued) => queued.entries);
-    return this.#store.settleFromLeases(
-      first.ctx.tenantId,
-      { charges: batch.map((queued) => queued.charge), now: this.#clock.now() },
-      async (tx) => {
-        await this.#audit.appendAll(first.ctx, entries, tx === undefined ? {} : { tx });
-      },
-    );
+    const charges = { charges: batch.map((queued) => queued.charge), now: this.#clock.now() };
+    // The common case in one round trip: charges on open leases and their entries, planned on the
+    // ledger head this process last saw. Should a lease have closed or the head moved meanwhile,
+    // nothing was written, and the batch goes the way that reads and locks what it needs.
+    const planned = this.#store.settleOnOpenLeases ? this.#audit.prepareAppend?.(first.ctx, entries) : undefined;
+    if (planned && this.#store.settleOnOpenLeases) {
+      try {
+        const outcomes = await this.#store.settleOnOpenLeases(first.ctx.tenantId, charges, planned.statements);
+        planned.committed();
+        return outcomes;
+      } catch (error) {
+        planned.abandoned();
+        if (!lostToConcurrentWrite(error)) throw error;
+      }
+    }
+    return this.#store.settleFromLeases(first.ctx.tenantId, charges, async (tx) => {
+      await this.#audit.appendAll(first.ctx, entries, tx === undefined ? {} : { tx });
+    });
   }
 }

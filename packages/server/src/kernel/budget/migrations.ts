@@ -1,4 +1,4 @@
-import { tenantRlsSql, type Migration } from '../../infra/database/index.js';
+import { expectFunctionSql, tenantRlsSql, type Migration } from '../../infra/database/index.js';
 
 /** Tables of the budget engine; every one is behind row-level security. */
 export const budgetMigrations: Migration[] = [
@@ -76,5 +76,11 @@ create index budget_reservations_open on budget_reservations (tenant_id, created
 -- The charges of one lease, summed when it closes.
 create index budget_reservations_lease on budget_reservations (tenant_id, lease_id) where lease_id is not null;
 `,
+  },
+  {
+    module: 'budget',
+    version: 3,
+    name: 'aether_expect, for lease charges sent in one round trip',
+    up: expectFunctionSql,
   },
 ];

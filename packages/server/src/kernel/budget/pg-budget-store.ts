@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 
 import { isRetryableConflict, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { asTenantId } from '../../shared/context/index.js';
@@ -298,21 +298,7 @@ export class PgBudgetStore implements BudgetStore {
       // closes its lease only once all work carved from it has settled, and the reaper only long
       // after any work could still run, so no close misses these rows. One statement records a
       // whole batch and says which leases were open; the caller's entries follow in the same transaction.
-      const rows = charges.map(({ leaseId, work, chargedMicros }) => ({
-        id: work.id, lease_id: leaseId, budget_ids: work.budgetIds, amount_micros: work.amountMicros, charged_micros: chargedMicros, kind: work.kind, item: work.item,
-        agent_id: work.scope.agentId ?? null, task_id: work.scope.taskId ?? null, subagent_id: work.scope.subAgentId ?? null,
-      }));
-      const recorded = await sql<{ id: string; on_open_lease: boolean }>`
-        with open_leases as (
-          select id from budget_reservations
-          where tenant_id = ${tenantId} and kind = 'lease' and status = 'open' and id = any(${[...new Set(charges.map((c) => c.leaseId))]}::text[])
-        ), ins as (
-          insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
-          select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
-          returning id, lease_id
-        )
+      const recorded = await sql<{ id: string; on_open_lease: boolean }>`${recordLeaseCharges(tenantId, batch)}
         select ins.id, ins.lease_id in (select id from open_leases) as on_open_lease from ins`.execute(tx);
       await within?.(tx);
       const onOpenLease = new Set(recorded.rows.filter((row) => row.on_open_lease).map((row) => row.id));
@@ -324,6 +310,16 @@ export class PgBudgetStore implements BudgetStore {
       }
       return outcomes;
     });
+  }
+
+  async settleOnOpenLeases(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }, alsoWrite: readonly CompiledQuery[]): Promise<SettleOutcome[]> {
+    if (batch.charges.length === 0 && alsoWrite.length === 0) return [];
+    // Nothing here waits for an answer, so the charges are recorded only if every lease is still
+    // open; otherwise the write refuses itself and settleFromLeases moves them into spent.
+    const record = sql`${recordLeaseCharges(tenantId, batch)}
+      select aether_expect(not exists (select 1 from ins where ins.lease_id not in (select id from open_leases)), 'a lease of these charges is no longer open')`;
+    await this.#db.writeInOneRoundTrip(asTenantId(tenantId), [...(batch.charges.length > 0 ? [record.compile(this.#db.kysely)] : []), ...alsoWrite]);
+    return batch.charges.map((charge) => ({ reservation: charge.work, chargedMicros: charge.chargedMicros, budgets: [], crossings: [] }));
   }
 
   /** Moves a charge whose lease the reaper already released straight into spent on its budgets. */
@@ -493,4 +489,28 @@ export class PgBudgetStore implements BudgetStore {
         and period_start < case period when 'day' then ${day}::timestamptz else ${month}::timestamptz end`.execute(tx));
     this.#rolledOver.set(tenantId, day.getTime());
   }
+}
+
+/**
+ * The start of a statement that records a batch of lease charges as settled rows: its CTEs
+ * `open_leases` (which of their leases are open) and `ins` (the rows written), for the caller's
+ * final select.
+ */
+function recordLeaseCharges(tenantId: string, batch: { charges: readonly LeaseCharge[]; now: Date }): RawBuilder<unknown> {
+  const { charges, now } = batch;
+  const rows = charges.map(({ leaseId, work, chargedMicros }) => ({
+    id: work.id, lease_id: leaseId, budget_ids: work.budgetIds, amount_micros: work.amountMicros, charged_micros: chargedMicros, kind: work.kind, item: work.item,
+    agent_id: work.scope.agentId ?? null, task_id: work.scope.taskId ?? null, subagent_id: work.scope.subAgentId ?? null,
+  }));
+  return sql`
+    with open_leases as (
+      select id from budget_reservations
+      where tenant_id = ${tenantId} and kind = 'lease' and status = 'open' and id = any(${[...new Set(charges.map((c) => c.leaseId))]}::text[])
+    ), ins as (
+      insert into budget_reservations (tenant_id, id, budget_ids, amount_micros, charged_micros, kind, item, agent_id, task_id, subagent_id, status, created_at, settled_at, lease_id)
+      select ${tenantId}, c.id, c.budget_ids, c.amount_micros, c.charged_micros, c.kind, c.item, c.agent_id, c.task_id, c.subagent_id, 'settled', ${now}, ${now}, c.lease_id
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as c(id text, lease_id text, budget_ids text[], amount_micros bigint, charged_micros bigint, kind text, item text, agent_id text, task_id text, subagent_id text)
+      returning id, lease_id
+    )`;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { findTenantTablesWithoutRls } from '../../infra/database/index.js';
+import { findTenantTablesWithoutRls, isExpectationFailure, lostToConcurrentWrite } from '../../infra/database/index.js';
 import { describeEachDatabase } from '../../infra/database/testing/index.js';
 import { asTenantId, systemContext, type TenantContext } from '../../shared/context/index.js';
 import { ManualClock, silentLogger } from '../../shared/ports/index.js';
@@ -135,6 +135,71 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
       expect(error).toBeInstanceOf(errorClass);
       expect(['invalid', 'too_large']).toContain((error as LedgerKindInvalidError).kind);
       expect((await ledger.list(ctx)).items).toHaveLength(1);
+    });
+  });
+
+  describe('LedgerService.prepareAppend (entries written by the caller\'s one-round-trip write)', () => {
+    const entry = (i: number) => ({ kind: 'tool.called', payload: { i } });
+    const payloads = async () => (await ledger.list(ctx)).items.map((item) => item.payload['i']);
+    const refusal = (write: Promise<unknown>) => write.then(() => undefined, (error: unknown) => error);
+
+    it('plans nothing before this process has seen the tenant\'s head, nor entries with personal fields', async () => {
+      expect(ledger.prepareAppend(ctx, [entry(1)])).toBeUndefined();
+      await ledger.append(ctx, entry(1));
+      expect(ledger.prepareAppend(ctx, [{ kind: 'user.created', payload: { email: 'a@example.com' }, personal: { subjectId: 'usr_1', fields: ['email'] } }])).toBeUndefined();
+      // Bad input is refused as append refuses it, before anything is planned.
+      expect(() => ledger.prepareAppend(ctx, [{ kind: 'Not A Kind', payload: {} }])).toThrow(LedgerKindInvalidError);
+    });
+
+    it('chains planned entries onto the head and signs the checkpoints that fall due, once the caller\'s write commits', async () => {
+      await appendMany(3);
+      const planned = ledger.prepareAppend(ctx, [entry(10), entry(11)]);
+      if (!planned) throw new Error('expected a plan on the head this process wrote');
+      await getDb().writeInOneRoundTrip(ctx.tenantId, planned.statements);
+      expect(planned.committed().map((receipt) => receipt.seq)).toEqual([4, 5]);
+      await ledger.append(ctx, entry(12));
+      expect(await payloads()).toEqual([0, 1, 2, 10, 11, 12]);
+      expect((await ledger.listCheckpoints(ctx)).map((cp) => cp.tree_size)).toEqual([4]);
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 6, checkpoints_checked: 1 });
+    });
+
+    it('refuses a planned write when another process moved the head first, and keeps nothing of it', async () => {
+      await appendMany(2);
+      const planned = ledger.prepareAppend(ctx, [entry(10)]);
+      if (!planned) throw new Error('expected a plan');
+      const otherProcess = new LedgerService({ db: getDb(), masterKey, clock, logger: silentLogger });
+      await otherProcess.append(ctx, entry(20));
+      expect(lostToConcurrentWrite(await refusal(getDb().writeInOneRoundTrip(ctx.tenantId, planned.statements)))).toBe(true);
+      planned.abandoned();
+      await ledger.append(ctx, entry(11));
+      expect(await payloads()).toEqual([0, 1, 20, 11]);
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 4 });
+    });
+
+    it('refuses a write planned on a head that a rolled-back transaction left behind', async () => {
+      await appendMany(1);
+      const rolledBack = getDb().withTenant(ctx.tenantId, async (tx) => {
+        await ledger.append(ctx, entry(2), { tx });
+        throw new Error('the effect failed');
+      });
+      await expect(rolledBack).rejects.toThrow('the effect failed');
+      const planned = ledger.prepareAppend(ctx, [entry(3)]);
+      if (!planned) throw new Error('expected a plan');
+      expect(isExpectationFailure(await refusal(getDb().writeInOneRoundTrip(ctx.tenantId, planned.statements)))).toBe(true);
+      planned.abandoned();
+      await ledger.append(ctx, entry(4));
+      expect(await payloads()).toEqual([0, 4]);
+      expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 2 });
+    });
+
+    it('lets only one write at a time plan on the head: a second plan waits for the locked path', async () => {
+      await appendMany(1);
+      const first = ledger.prepareAppend(ctx, [entry(10)]);
+      expect(ledger.prepareAppend(ctx, [entry(11)])).toBeUndefined();
+      if (!first) throw new Error('expected a plan');
+      await getDb().writeInOneRoundTrip(ctx.tenantId, first.statements);
+      first.committed();
+      expect(ledger.prepareAppend(ctx, [entry(11)])).toBeDefined();
     });
   });
 

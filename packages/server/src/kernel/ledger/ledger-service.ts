@@ -1,16 +1,17 @@
 import { sql } from 'kysely';
 
-import type { AuditEntryInput, AuditReceipt, AuditSink } from '../../infra/audit/index.js';
-import type { Database, DbTransaction } from '../../infra/database/index.js';
+import type { AuditEntryInput, AuditReceipt, AuditSink, PreparedAppend } from '../../infra/audit/index.js';
+import { lostToConcurrentWrite, type Database, type DbTransaction } from '../../infra/database/index.js';
 import { KeyedBatcher } from '../../shared/batching/index.js';
 import { asTenantId, systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { writeBundle } from './bundle.js';
-import { insertCheckpoints, lockHead, writeBatch, type BatchWriterDeps } from './append-batch.js';
+import { insertCheckpoints, lockHead, planHintedAppend, writeBatch, type BatchWriterDeps } from './append-batch.js';
 import { signCheckpoint } from './entry.js';
 import { toCheckpointView, toSignedCheckpoint, toSignedEntry, viewOf, type CheckpointRow, type EntryRow, type LedgerCheckpointView, type LedgerEntryView } from './entry-view.js';
 import { LedgerProofNotFoundError } from './errors.js';
 import { GENESIS_HASH, type EntryBody, type SignedCheckpoint, type SignedEntry } from './format.js';
+import { HeadHints } from './head-hints.js';
 import { DEFAULT_KIND_NAMESPACES } from './kinds.js';
 import { ProofCache } from './proof-cache.js';
 import { SigningKeyStore, type LedgerKeyInfo } from './signing-key-store.js';
@@ -71,6 +72,7 @@ export class LedgerService implements AuditSink {
   readonly #proofs: ProofCache;
   readonly #checkpointIntervalMs: number;
   readonly #batchDeps: BatchWriterDeps;
+  readonly #hints = new HeadHints();
   readonly #groupCommit: KeyedBatcher<ValidatedEntry, AuditReceipt>;
   readonly #limits: { readonly namespaces: ReadonlySet<string>; readonly maxPayloadBytes: number };
 
@@ -99,6 +101,16 @@ export class LedgerService implements AuditSink {
       write: async (tenantId, entries) => {
         // Loading the signing key needs its own connection, so it happens before the transaction opens.
         const key = await this.#keys.active();
+        const planned = this.#planHinted(tenantId, key, entries);
+        if (planned) {
+          try {
+            await deps.db.writeInOneRoundTrip(asTenantId(tenantId), planned.statements);
+            return planned.committed();
+          } catch (error) {
+            planned.abandoned();
+            if (!lostToConcurrentWrite(error)) throw error;
+          }
+        }
         return deps.db.withTenant(asTenantId(tenantId), (tx) => this.#writeBatch(tx, { tenantId, key }, entries));
       },
     });
@@ -139,8 +151,44 @@ export class LedgerService implements AuditSink {
     return this.#db.withTenant(ctx.tenantId, (scoped) => this.#writeBatch(scoped, { tenantId: ctx.tenantId, key }, entries), { tx });
   }
 
+  /**
+   * Plans `inputs` as statements for the caller's own write in one round trip (with its other
+   * statements, committed together), on the head this process last saw; undefined when there is
+   * no such head, no signing key loaded yet, or personal fields to seal (use `appendAll` in a
+   * transaction then). The caller reports the outcome: `committed()` after its commit, which
+   * gives the receipts, or `abandoned()`. A write refused because the head moved meanwhile
+   * (`lostToConcurrentWrite`) committed nothing and is safe to redo through `appendAll`.
+   * @throws the validation errors of `append`.
+   */
+  prepareAppend(ctx: TenantContext, inputs: readonly AuditEntryInput[]): PreparedAppend | undefined {
+    const entries = inputs.map((input) => validateEntry(ctx, input, this.#limits));
+    const key = this.#keys.current();
+    return key ? this.#planHinted(ctx.tenantId, key, entries) : undefined;
+  }
+
+  #planHinted(tenantId: string, key: LedgerSigningKey, entries: readonly ValidatedEntry[]): PreparedAppend | undefined {
+    // Sealing personal fields reads the subject's key in the transaction: those take the locked path.
+    if (entries.length === 0 || entries.some((entry) => entry.personal)) return undefined;
+    const head = this.#hints.take(tenantId);
+    if (!head) return undefined;
+    const planned = planHintedAppend(head, entries, { ...this.#batchDeps, key, tenantId });
+    return {
+      statements: planned.statements.map((statement) => statement.compile(this.#db.kysely)),
+      committed: () => {
+        this.#hints.remember(tenantId, planned.head);
+        return [...planned.receipts];
+      },
+      // The hint stays taken: the locked path reads the real head and leaves a new one.
+      abandoned: () => undefined,
+    };
+  }
+
   async #writeBatch(tx: DbTransaction, target: { tenantId: string; key: LedgerSigningKey }, entries: readonly ValidatedEntry[]): Promise<AuditReceipt[]> {
-    return writeBatch(tx, { ...this.#batchDeps, ...target }, entries);
+    const written = await writeBatch(tx, { ...this.#batchDeps, ...target }, entries);
+    // A hint even inside a caller's transaction that may yet roll back: a wrong hint only costs
+    // one refused write, which checks the head in the database.
+    this.#hints.remember(target.tenantId, written.head);
+    return [...written.receipts];
   }
 
   /** Signs a checkpoint at the current head now, if entries arrived since the last one. */

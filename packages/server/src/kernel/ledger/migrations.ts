@@ -1,4 +1,4 @@
-import { tenantRlsSql, type Migration } from '../../infra/database/index.js';
+import { expectFunctionSql, tenantRlsSql, type Migration } from '../../infra/database/index.js';
 
 /**
  * Ledger tables. `ledger_entries.body` holds the exact bytes that were hashed (canonical JSON);
@@ -82,5 +82,11 @@ create table ledger_signing_keys (
 );
 create unique index ledger_signing_keys_one_active on ledger_signing_keys ((retired_at is null)) where retired_at is null;
 `,
+  },
+  {
+    module: 'ledger',
+    version: 2,
+    name: 'aether_expect, for appends sent without reading the head first',
+    up: expectFunctionSql,
   },
 ];
