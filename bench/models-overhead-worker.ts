@@ -1,0 +1,138 @@
+/**
+ * Worker of the models bench: router + budget + SDK adapter overhead per call for one engine and
+ * audit sink, beside a raw fetch of the same fake vendor (which runs in a process of its own, as
+ * a real vendor is remote). Each configuration runs in a fresh process, as a deployment runs on
+ * one engine: what one leaves behind (PGlite's memory, a large heap to collect) must not load the
+ * next one's figures. Prints `{ figures }` on its last line.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { InMemoryAuditSink, type AuditSink } from '../packages/server/src/infra/audit/index.js';
+import type { Database } from '../packages/server/src/infra/database/index.js';
+import { openTestDatabase, type TestEngine } from '../packages/server/src/infra/database/testing/index.js';
+import { BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../packages/server/src/kernel/budget/index.js';
+import { LedgerService, ledgerMigrations } from '../packages/server/src/kernel/ledger/index.js';
+import { CircuitBreakers, ModelCatalog, ModelRouter } from '../packages/server/src/kernel/model-router/index.js';
+import { OpenAiProvider } from '../packages/server/src/runtime/providers/index.js';
+import { asTenantId, systemContext } from '../packages/server/src/shared/context/index.js';
+import { UlidIdGenerator } from '../packages/server/src/shared/ids/index.js';
+import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/index.js';
+import { percentile, timeAtRate, timeConcurrent, timeEach, type BenchFigure } from './harness.js';
+import { startRemoteFakeVendor } from './remote-fake-vendor.js';
+
+const CALLS = 400;
+
+/** CPU time (user and system) this process spent since `start`, in microseconds. */
+function cpuMicrosSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+async function rawCall(url: string): Promise<void> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+  });
+  await response.text();
+}
+
+/**
+ * Router + budget + SDK adapter overhead per call beside a raw fetch of the same fake vendor,
+ * which runs in its own process (a real vendor is remote, so its work must not load this one).
+ * `audit` picks the AuditSink: the in-memory one isolates the router and budget (the goal's
+ * terms); the signed ledger shows what a deployment pays per call on top.
+ */
+async function routerOverhead(engine: TestEngine, audit: 'memory' | 'ledger', record: (figure: BenchFigure) => void): Promise<void> {
+  const server = await startRemoteFakeVendor();
+  let db: Database | undefined;
+  const label = audit === 'memory' ? engine : `${engine}, signed ledger`;
+  try {
+    db = await openTestDatabase(engine, [...budgetMigrations, ...ledgerMigrations]);
+    const clock = new SystemClock();
+    const ledger = audit === 'ledger' ? new LedgerService({ db, masterKey: randomBytes(32), clock, logger: silentLogger }) : undefined;
+    await ledger?.init();
+    const sink: AuditSink = ledger ?? new InMemoryAuditSink();
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit: sink, clock, ids: new UlidIdGenerator(), logger: silentLogger,
+      events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    const ctx = systemContext(asTenantId('tnt_bench'), 'bench');
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1e12 });
+    const provider = new OpenAiProvider({ apiKey: 'bench', baseUrl: `${server.url}/v1` });
+    const router = new ModelRouter({
+      catalog: new ModelCatalog({ defaults: [], deploymentOverrides: [{ id: 'openai:bench', tier: 'small', prices: { inputPerMillionUsd: 1, outputPerMillionUsd: 2 } }] }),
+      providers: { resolve: () => Promise.resolve(provider) },
+      availableProviders: () => ['openai'],
+      budget, audit: sink, clock, logger: silentLogger, breakers: new CircuitBreakers({ clock }),
+    });
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }], model: 'openai:bench', maxOutputTokens: 100 };
+    // Warm up both paths (JIT, connection pools, SDK client).
+    await timeEach(50, () => rawCall(server.url));
+    await timeEach(50, () => router.call(ctx, request));
+
+    const rawCpu = process.cpuUsage();
+    const raw = await timeEach(CALLS, () => rawCall(server.url));
+    const rawCpuMicros = cpuMicrosSince(rawCpu) / CALLS;
+    const routedCpu = process.cpuUsage();
+    const routed = await timeEach(CALLS, () => router.call(ctx, request));
+    const routedCpuMicros = cpuMicrosSince(routedCpu) / CALLS;
+    const direct = await timeEach(CALLS, () => provider.chat(request.messages, [], { model: 'bench' }));
+    for (const p of [50, 99]) {
+      const overhead = percentile(routed, p) - percentile(raw, p);
+      record({
+        name: `[${label}] router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
+        baselineName: `raw fetch to fake vendor p${String(p)}`, baseline: percentile(raw, p),
+        goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
+      });
+    }
+    record({
+      name: `[${label}] SDK adapter alone p50 (no router, no budget)`, value: percentile(direct, 50), unit: 'ms',
+      baselineName: 'raw fetch p50', baseline: percentile(raw, 50),
+    });
+    // CPU of this process per call moves less than latency when other work shares the machine.
+    record({
+      name: `[${label}] caller CPU per routed call (sequential)`, value: routedCpuMicros, unit: 'µs',
+      baselineName: 'caller CPU per raw fetch', baseline: rawCpuMicros,
+    });
+    // Throughput: how many routed calls per second the stack sustains with 16 in flight.
+    const total = 1000;
+    const started = performance.now();
+    const concurrent = await timeConcurrent(total, 16, () => router.call(ctx, request));
+    const perSecond = total / ((performance.now() - started) / 1000);
+    const rawStarted = performance.now();
+    await timeConcurrent(total, 16, () => rawCall(server.url));
+    const rawPerSecond = total / ((performance.now() - rawStarted) / 1000);
+    record({
+      name: `[${label}] routed calls/s (16 in flight)`, value: perSecond, unit: 'calls/s',
+      baselineName: 'raw fetch calls/s', baseline: rawPerSecond, goal: '>= 1000 calls/s', met: perSecond >= 1000,
+    });
+    record({
+      name: `[${label}] routed p99 under that load`, value: percentile(concurrent, 99), unit: 'ms',
+      baselineName: 'routed p50 under that load', baseline: percentile(concurrent, 50),
+    });
+    // The goal's own terms: calls arriving at a steady 1,000/s, routed against raw, same rate.
+    const rawAtRate = (await timeAtRate(2000, 1000, () => rawCall(server.url))).latencies;
+    const routedAtRate = (await timeAtRate(2000, 1000, () => router.call(ctx, request))).latencies;
+    for (const p of [50, 99]) {
+      const overhead = percentile(routedAtRate, p) - percentile(rawAtRate, p);
+      record({
+        name: `[${label}] overhead p${String(p)} at a steady 1,000 calls/s`, value: overhead, unit: 'ms',
+        baselineName: `raw fetch p${String(p)} at 1,000 calls/s`, baseline: percentile(rawAtRate, p),
+        goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
+      });
+    }
+    await budget.close();
+  } finally {
+    await db?.close();
+    await server.close();
+  }
+}
+
+const [engine, audit] = process.argv.slice(2);
+if ((engine !== 'pglite' && engine !== 'postgres') || (audit !== 'memory' && audit !== 'ledger')) {
+  throw new Error('usage: models-overhead-worker <pglite|postgres> <memory|ledger>');
+}
+const figures: BenchFigure[] = [];
+await routerOverhead(engine, audit, (figure) => figures.push(figure));
+process.stdout.write(`${JSON.stringify({ figures })}\n`);
