@@ -104,7 +104,10 @@ export class Database implements AsyncDisposable {
       const settled = await Promise.allSettled(sent);
       const failed = settled.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
-      return settled.slice(2, 2 + statements.length).map((result) => (result as PromiseFulfilledResult<QueryResult<unknown>>).value);
+      const results = settled.map((result) => (result as PromiseFulfilledResult<QueryResult<unknown>>).value);
+      // Every statement succeeded, so the commit committed; a ROLLBACK tag would mean it did not.
+      if ((results.at(-1)?.rows[0] as { command?: string } | undefined)?.command !== 'COMMIT') throw new Error('the transaction did not commit');
+      return results.slice(2, 2 + statements.length);
     });
   }
 
