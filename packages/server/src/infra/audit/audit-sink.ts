@@ -41,9 +41,9 @@ export interface AuditSink {
   appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[], options?: { readonly tx?: DbTransaction }): Promise<AuditReceipt[]>;
   /**
    * Plans `entries` for a write the caller sends in one round trip, where the sink can (else
-   * undefined: use `appendAll` with the caller's transaction). A planned write may be refused at
-   * commit when someone else wrote first; the sink documents how to tell, and `appendAll` then
-   * records the entries.
+   * undefined: use `appendAll` with the caller's transaction). When another writer got there
+   * first, PostgreSQL refuses the planned write with an error that `lostToConcurrentWrite`
+   * (infra/database) recognises; nothing of it committed, and `appendAll` then records the entries.
    */
   prepareAppend?(ctx: TenantContext, entries: readonly AuditEntryInput[]): PreparedAppend | undefined;
 }
