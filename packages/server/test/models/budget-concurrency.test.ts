@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { sql } from 'kysely';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/infra/database/index.js';
 import { describeWithService, openTestDatabase } from '../../src/infra/database/testing/index.js';
 import { BudgetService, PgBudgetStore, RecordingBudgetEvents, RecordingTaskCanceller, budgetMigrations } from '../../src/kernel/budget/index.js';
+import { LedgerService, ledgerMigrations } from '../../src/kernel/ledger/index.js';
 import { asTenantId, systemContext } from '../../src/shared/context/index.js';
 import { UlidIdGenerator } from '../../src/shared/ids/index.js';
 import { SystemClock, silentLogger } from '../../src/shared/ports/index.js';
@@ -21,7 +23,7 @@ function runWorker(args: string[]): Promise<{ ok: number; exhausted: number; oth
 describeWithService('postgres', 'Budget engine under concurrency (4 processes, real PostgreSQL)', (url) => {
   let db: Database;
   beforeAll(async () => {
-    db = await openTestDatabase('postgres', [...budgetMigrations, ...testAuditMigrations]);
+    db = await openTestDatabase('postgres', [...budgetMigrations, ...ledgerMigrations, ...testAuditMigrations]);
   });
   afterAll(async () => {
     await db.close();
@@ -86,5 +88,37 @@ describeWithService('postgres', 'Budget engine under concurrency (4 processes, r
     );
     expect(Number(leases.rows[0]?.total)).toBeGreaterThan(0);
     expect(Number(leases.rows[0]?.open)).toBe(0);
+  });
+
+  it('with the signed ledger in every process, never overspends, and the one chain verifies and sums to the spent amount', { timeout: 120_000 }, async () => {
+    // Each process plans its charges on the ledger head it last wrote; the others keep moving it,
+    // so refused one-round-trip writes and their locked redo are exercised across processes.
+    const tenant = asTenantId('tnt_concurrency_ledger');
+    const ctx = systemContext(tenant, 'test');
+    const masterKey = randomBytes(32);
+    const ledger = new LedgerService({ db, masterKey, clock: new SystemClock(), logger: silentLogger });
+    await ledger.init();
+    const budget = new BudgetService({
+      store: new PgBudgetStore({ db }), audit: ledger, clock: new SystemClock(), ids: new UlidIdGenerator(),
+      logger: silentLogger, events: new RecordingBudgetEvents(), canceller: new RecordingTaskCanceller(),
+    });
+    await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1000 * 100 });
+
+    const results = await Promise.all([1, 2, 3, 4].map(() => runWorker([url, db.schema, tenant, '300', '10', 'ledger', masterKey.toString('hex')])));
+    const ok = results.reduce((n, r) => n + r.ok, 0);
+    expect(results.flatMap((r) => r.other)).toEqual([]);
+    expect(ok + results.reduce((n, r) => n + r.exhausted, 0)).toBe(1200);
+    expect(ok).toBeLessThanOrEqual(1000);
+    expect(ok).toBeGreaterThanOrEqual(1000 - 4 * 16);
+
+    const [state] = await budget.listBudgets(ctx);
+    expect(state).toMatchObject({ spentMicros: ok * 100, reservedMicros: 0 });
+    const charged = await db.withTenant(tenant, (tx) =>
+      sql<{ total: string; count: string }>`select coalesce(sum((body::jsonb->'payload'->>'charged_micros')::bigint), 0) as total, count(*) as count
+        from ledger_entries where kind = 'budget.charged'`.execute(tx),
+    );
+    expect(Number(charged.rows[0]?.total)).toBe(state?.spentMicros);
+    expect(Number(charged.rows[0]?.count)).toBe(ok);
+    expect(await ledger.verify(ctx)).toMatchObject({ valid: true, first_invalid_seq: null });
   });
 });
