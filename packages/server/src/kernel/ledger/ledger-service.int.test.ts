@@ -174,6 +174,10 @@ describeEachDatabase('LedgerService', ledgerMigrations, (getDb) => {
       await ledger.append(ctx, entry(11));
       expect(await payloads()).toEqual([0, 1, 20, 11]);
       expect(await ledger.verify(ctx)).toMatchObject({ valid: true, checked: 4 });
+      // Another writer is active: no plans for this tenant until the cool-down has passed.
+      expect(ledger.prepareAppend(ctx, [entry(12)])).toBeUndefined();
+      clock.advance(1000);
+      expect(ledger.prepareAppend(ctx, [entry(12)])).toBeDefined();
     });
 
     it('refuses a write planned on a head that a rolled-back transaction left behind', async () => {

@@ -72,7 +72,7 @@ export class LedgerService implements AuditSink {
   readonly #proofs: ProofCache;
   readonly #checkpointIntervalMs: number;
   readonly #batchDeps: BatchWriterDeps;
-  readonly #hints = new HeadHints();
+  readonly #hints: HeadHints;
   readonly #groupCommit: KeyedBatcher<ValidatedEntry, AuditReceipt>;
   readonly #limits: { readonly namespaces: ReadonlySet<string>; readonly maxPayloadBytes: number };
 
@@ -85,6 +85,7 @@ export class LedgerService implements AuditSink {
     this.#keys = new SigningKeyStore({ db: deps.db, masterKey: deps.masterKey, clock: deps.clock, refreshMs });
     this.#subjects = new SubjectKeys(deps.masterKey);
     this.#proofs = new ProofCache();
+    this.#hints = new HeadHints({ clock: deps.clock });
     this.#checkpointIntervalMs = deps.options?.checkpointIntervalMs ?? 60_000;
     this.#batchDeps = {
       clock: deps.clock,
@@ -179,7 +180,9 @@ export class LedgerService implements AuditSink {
         return [...planned.receipts];
       },
       // The hint stays taken: the locked path reads the real head and leaves a new one.
-      abandoned: () => undefined,
+      abandoned: () => {
+        this.#hints.failed(tenantId);
+      },
     };
   }
 
