@@ -113,7 +113,7 @@ describe('BudgetService', () => {
 
   describe('BudgetService headroom leases', () => {
     const reservationRows = (ctx: ReturnType<typeof setup>['ctx']) =>
-      db.withTenant(ctx.tenantId, async (tx) => (await sql<{ kind: string; status: string }>`select kind, status from budget_reservations order by id`.execute(tx)).rows);
+      db.withTenant(ctx.tenantId, async (tx) => (await sql<{ kind: string; status: string; lease_id: string | null }>`select kind, status, lease_id from budget_reservations order by id`.execute(tx)).rows);
 
     it('far from the limit serves many reservations from one leased slice, charges each exactly, and gives the rest back on close', async () => {
       const { service, audit, ctx } = setup();
@@ -145,6 +145,21 @@ describe('BudgetService', () => {
       await service.close();
       expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 44 * 100, reservedMicros: 0 });
       expect((await reservationRows(ctx)).filter((r) => r.status === 'open')).toEqual([]);
+    });
+
+    it('leases again when a burst drains a fresh lease, instead of reserving the rest of the burst one by one', async () => {
+      const { service, ctx } = setup();
+      await service.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000_000 });
+      await spend(service, ctx, 100);
+      // 200 calls at once: more than three leases' worth, all waiting on the first opening.
+      const reservations = await Promise.all(Array.from({ length: 200 }, () => service.reserve(ctx, { amountMicros: 100, kind: 'llm', item: 'm' })));
+      await Promise.all(reservations.map((reservation) => service.settle(ctx, reservation.id, 100)));
+      const rows = await reservationRows(ctx);
+      // Only the first call, which learned the budget's amounts, was reserved in the store on its own.
+      expect(rows.filter((r) => r.kind === 'llm' && r.lease_id === null)).toHaveLength(1);
+      expect(rows.filter((r) => r.kind === 'lease').length).toBeGreaterThanOrEqual(4);
+      await service.close();
+      expect((await service.listBudgets(ctx))[0]).toMatchObject({ spentMicros: 201 * 100, reservedMicros: 0 });
     });
 
     it('near the limit reserves each piece of work in the store, so every last micro-dollar can be spent', async () => {

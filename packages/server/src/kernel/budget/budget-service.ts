@@ -58,6 +58,9 @@ export interface SettleRequest {
   readonly after?: readonly AuditEntryInput[];
 }
 
+/** Leases one call that found its lease drained may open in turn before it reserves on its own. */
+const MAX_LEASES_PER_MISS = 4;
+
 /** How close the tightest applicable budget is to its limit (0..1+), with the budget named. */
 export interface BudgetPressure {
   readonly utilisation: number;
@@ -89,7 +92,7 @@ export class BudgetService implements AsyncDisposable {
   readonly #leaseCharges: LeaseChargeBatcher;
   readonly #leaseMaxAgeMs: number;
   /** Single-flight lease opening per lease key, so concurrent misses share one store call. */
-  readonly #opening = new Map<string, Promise<void>>();
+  readonly #opening = new Map<string, Promise<boolean>>();
   /** The latest budget amounts this process has seen, per lease key: routing pressure and lease sizing. */
   readonly #seen: TtlCache<readonly BudgetRecord[]>;
   #sweeper: NodeJS.Timeout | undefined;
@@ -286,24 +289,37 @@ export class BudgetService implements AsyncDisposable {
     if (carved) {
       // Lease the successor while this one still has room, off the caller's path.
       if (!this.#closing && !this.#opening.has(key) && leases.dueForRenewal(key, now.getTime())) {
-        this.#background(this.#singleFlightOpen(ctx, { key, work, now, renewing: true }).catch((error: unknown) => {
-          this.#log.warn('budget.lease-renewal-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
-        }));
+        this.#background(this.#singleFlightOpen(ctx, { key, work, now, renewing: true }).then(
+          () => undefined,
+          (error: unknown) => {
+            this.#log.warn('budget.lease-renewal-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+          },
+        ));
       }
       return carved;
     }
-    await this.#singleFlightOpen(ctx, { key, work, now, renewing: false });
-    return carve();
+    // A burst of calls waiting on one opening can drain the new lease at once: those left over
+    // lease again (one store call for a lease's worth of work) rather than each reserve in the
+    // store on its own, which serialises on the budget's row and lets the backlog grow.
+    for (let attempt = 0; attempt < MAX_LEASES_PER_MISS; attempt += 1) {
+      const opened = await this.#singleFlightOpen(ctx, { key, work, now, renewing: false });
+      const again = carve();
+      if (again || !opened) return again;
+    }
+    return undefined;
   }
 
-  /** Opens a lease for `key`, or joins the opening already under way (concurrent misses share one store call). */
-  async #singleFlightOpen(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<void> {
+  /**
+   * Opens a lease for `key`, or joins the opening already under way (concurrent misses share one
+   * store call). @returns whether a lease was opened (none is near a limit or when refused).
+   */
+  async #singleFlightOpen(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<boolean> {
     const opening = this.#opening.get(at.key);
     if (opening) return opening;
     const open = this.#openLease(ctx, at);
     this.#opening.set(at.key, open);
     try {
-      await open;
+      return await open;
     } finally {
       this.#opening.delete(at.key);
     }
@@ -314,24 +330,25 @@ export class BudgetService implements AsyncDisposable {
    * old one holds unused, so this process never refuses itself; renewing one that still has
    * room, it leases first and swaps after, so work keeps flowing from the old one meanwhile.
    */
-  async #openLease(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<void> {
+  async #openLease(ctx: TenantContext, at: { key: string; work: ReservationInput; now: Date; renewing: boolean }): Promise<boolean> {
     const { key, work, now, renewing } = at;
     const leases = this.#leases;
-    if (!leases) return;
+    if (!leases) return false;
     if (!renewing) {
       const retired = leases.retire(key);
       if (retired) await this.#giveBack(retired.lease, retired);
     }
     const size = leases.sizeFor(work.amountMicros, freeMicros(this.#seen.get(key)));
-    if (size === undefined) return;
+    if (size === undefined) return false;
     const outcome = await this.#store.reserve(ctx.tenantId, { id: this.#ids.next('res'), amountMicros: size, kind: 'lease', item: 'lease', scope: work.scope }, now);
-    if (!outcome.ok) return;
+    if (!outcome.ok) return false;
     this.#seen.set(key, outcome.budgets);
     // No await between retiring the old lease and opening the new one: work never finds neither.
     const replaced = leases.retire(key);
     leases.open(key, { id: outcome.reservation.id, tenantId: ctx.tenantId, scope: work.scope, budgetIds: outcome.reservation.budgetIds, amountMicros: size }, this.#clock.nowMs());
     if (replaced) this.#background(this.#giveBack(replaced.lease, replaced));
     this.#startSweeper();
+    return true;
   }
 
   /**
