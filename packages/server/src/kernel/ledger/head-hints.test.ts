@@ -21,6 +21,13 @@ describe('HeadHints', () => {
     expect(hints.take('tnt_a')?.seq).toBe(4);
   });
 
+  it('keeps the later head when two writes finish out of order', () => {
+    const hints = new HeadHints({ clock: new ManualClock() });
+    hints.remember('tnt_a', head(8));
+    hints.remember('tnt_a', head(6));
+    expect(hints.take('tnt_a')?.seq).toBe(8);
+  });
+
   it('gives a tenant whose planned write failed no hint until its cool-down has passed', () => {
     const clock = new ManualClock();
     const hints = new HeadHints({ clock, coolDownMs: 1000 });

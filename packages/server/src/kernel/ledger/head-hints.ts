@@ -38,8 +38,14 @@ export class HeadHints {
     return head;
   }
 
-  /** Records the head after a write of this process (its frontier must not be shared or mutated). */
+  /**
+   * Records the head after a write of this process (its frontier must not be shared or mutated),
+   * unless a later one is recorded already: two writes of this process can finish out of order
+   * (a planned one commits, a locked one that waited for it remembers first).
+   */
   remember(tenantId: string, head: LockedHead): void {
+    const known = this.#heads.get(tenantId);
+    if (known && known.seq >= head.seq) return;
     this.#set(this.#heads, tenantId, head);
   }
 
