@@ -1,7 +1,7 @@
 import type { CompiledQuery } from 'kysely';
 
 import type { TenantContext } from '../../shared/context/index.js';
-import type { DbTransaction } from '../database/index.js';
+import { lostToConcurrentWrite, type DbTransaction } from '../database/index.js';
 
 /** Who caused an audited effect. Defaults to the context's principal. */
 export interface AuditActor {
@@ -60,6 +60,30 @@ export interface PreparedAppend {
   abandoned(): void;
 }
 
+/**
+ * Sends a planned append with the caller's own one-round-trip `write` (which carries
+ * `planned.statements`) and tells the plan how it went.
+ * @returns the write's result and the entries' receipts; undefined when nothing was planned, or
+ *   when another writer got there first (nothing committed: record them the locked way instead).
+ * @throws whatever else the write throws, such as a lost connection, whose outcome is unknown and
+ *   so must not be redone.
+ */
+export async function sendPlannedAppend<TResult>(
+  planned: PreparedAppend | undefined,
+  write: (statements: readonly CompiledQuery[]) => Promise<TResult>,
+): Promise<{ result: TResult; receipts: AuditReceipt[] } | undefined> {
+  if (!planned) return undefined;
+  let result: TResult;
+  try {
+    result = await write(planned.statements);
+  } catch (error) {
+    planned.abandoned();
+    if (lostToConcurrentWrite(error)) return undefined;
+    throw error;
+  }
+  return { result, receipts: planned.committed() };
+}
+
 /** Keeps entries in memory, in order, per tenant; for tests of modules that audit. */
 export class InMemoryAuditSink implements AuditSink {
   readonly entries: { tenantId: string; entry: AuditEntryInput; actor: AuditActor }[] = [];
@@ -78,10 +102,8 @@ export class InMemoryAuditSink implements AuditSink {
     return { seq, hash: `mem-${String(seq)}` };
   }
 
-  async appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[]): Promise<AuditReceipt[]> {
-    const receipts: AuditReceipt[] = [];
-    for (const entry of entries) receipts.push(await this.append(ctx, entry));
-    return receipts;
+  appendAll(ctx: TenantContext, entries: readonly AuditEntryInput[]): Promise<AuditReceipt[]> {
+    return Promise.resolve(entries.map((entry) => this.#record(ctx, entry)));
   }
 
   /** Nothing to write in the database: the entries are kept once the caller's write commits. */

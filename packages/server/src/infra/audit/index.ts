@@ -5,6 +5,7 @@
  */
 export {
   InMemoryAuditSink,
+  sendPlannedAppend,
   type AuditActor,
   type AuditEntryInput,
   type AuditReceipt,

@@ -1,6 +1,11 @@
+/** The SQLSTATE of an error PostgreSQL (or PGlite) reported, if it is one. */
+function sqlStateOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 /** True for PostgreSQL's unique_violation (23505), on either engine. */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+  return sqlStateOf(error) === '23505';
 }
 
 /**
@@ -8,7 +13,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * be run again.
  */
 export function isRetryableConflict(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const code = sqlStateOf(error);
   return code === '40P01' || code === '40001';
 }
 
@@ -34,7 +39,7 @@ $$;`;
 
 /** True when `aether_expect` refused a statement (its precondition did not hold). */
 export function isExpectationFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === EXPECTATION_FAILED;
+  return sqlStateOf(error) === EXPECTATION_FAILED;
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
-import { lostToConcurrentWrite } from '../../infra/database/index.js';
+import { sendPlannedAppend, type AuditEntryInput, type AuditSink } from '../../infra/audit/index.js';
 import { KeyedBatcher } from '../../shared/batching/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import type { Clock } from '../../shared/ports/index.js';
@@ -47,16 +46,10 @@ export class LeaseChargeBatcher {
     // The common case in one round trip: charges on open leases and their entries, planned on the
     // ledger head this process last saw. Should a lease have closed or the head moved meanwhile,
     // nothing was written, and the batch goes the way that reads and locks what it needs.
-    const planned = this.#store.settleOnOpenLeases ? this.#audit.prepareAppend?.(first.ctx, entries) : undefined;
-    if (planned && this.#store.settleOnOpenLeases) {
-      try {
-        const outcomes = await this.#store.settleOnOpenLeases(first.ctx.tenantId, charges, planned.statements);
-        planned.committed();
-        return outcomes;
-      } catch (error) {
-        planned.abandoned();
-        if (!lostToConcurrentWrite(error)) throw error;
-      }
+    const settleOnOpenLeases = this.#store.settleOnOpenLeases?.bind(this.#store);
+    if (settleOnOpenLeases) {
+      const sent = await sendPlannedAppend(this.#audit.prepareAppend?.(first.ctx, entries), (statements) => settleOnOpenLeases(first.ctx.tenantId, charges, statements));
+      if (sent) return sent.result;
     }
     return this.#store.settleFromLeases(first.ctx.tenantId, charges, async (tx) => {
       await this.#audit.appendAll(first.ctx, entries, tx === undefined ? {} : { tx });

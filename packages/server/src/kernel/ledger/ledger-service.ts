@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 
-import type { AuditEntryInput, AuditReceipt, AuditSink, PreparedAppend } from '../../infra/audit/index.js';
-import { lostToConcurrentWrite, type Database, type DbTransaction } from '../../infra/database/index.js';
+import { sendPlannedAppend, type AuditEntryInput, type AuditReceipt, type AuditSink, type PreparedAppend } from '../../infra/audit/index.js';
+import type { Database, DbTransaction } from '../../infra/database/index.js';
 import { KeyedBatcher } from '../../shared/batching/index.js';
 import { asTenantId, systemContext, type TenantContext, type TenantId } from '../../shared/context/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
@@ -102,16 +102,8 @@ export class LedgerService implements AuditSink {
       write: async (tenantId, entries) => {
         // Loading the signing key needs its own connection, so it happens before the transaction opens.
         const key = await this.#keys.active();
-        const planned = this.#planHinted(tenantId, key, entries);
-        if (planned) {
-          try {
-            await deps.db.writeInOneRoundTrip(asTenantId(tenantId), planned.statements);
-            return planned.committed();
-          } catch (error) {
-            planned.abandoned();
-            if (!lostToConcurrentWrite(error)) throw error;
-          }
-        }
+        const sent = await sendPlannedAppend(this.#planHinted(tenantId, key, entries), (statements) => deps.db.writeInOneRoundTrip(asTenantId(tenantId), statements));
+        if (sent) return sent.receipts;
         return deps.db.withTenant(asTenantId(tenantId), (tx) => this.#writeBatch(tx, { tenantId, key }, entries));
       },
     });
@@ -157,8 +149,8 @@ export class LedgerService implements AuditSink {
    * statements, committed together), on the head this process last saw; undefined when there is
    * no such head, no signing key loaded yet, or personal fields to seal (use `appendAll` in a
    * transaction then). The caller reports the outcome: `committed()` after its commit, which
-   * gives the receipts, or `abandoned()`. A write refused because the head moved meanwhile
-   * (`lostToConcurrentWrite`) committed nothing and is safe to redo through `appendAll`.
+   * gives the receipts, or `abandoned()` (`sendPlannedAppend` does both). A write refused because
+   * the head moved meanwhile committed nothing and is safe to redo through `appendAll`.
    * @throws the validation errors of `append`.
    */
   prepareAppend(ctx: TenantContext, inputs: readonly AuditEntryInput[]): PreparedAppend | undefined {
