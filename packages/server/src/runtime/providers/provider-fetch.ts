@@ -19,7 +19,8 @@ export type ProviderFetch = typeof fetch;
  * returned to the SDK as the response it is.
  */
 export function createProviderFetch(options: { readonly dispatcher?: Dispatcher } = {}): ProviderFetch {
-  const dispatcher = options.dispatcher ?? sharedAgent();
+  // A keep-alive connection pool of its own unless given one (`defaultProviderFetch` is shared).
+  const dispatcher = options.dispatcher ?? new Agent();
   const providerFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
     if (input instanceof Request || (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))) {
@@ -52,31 +53,18 @@ export function createProviderFetch(options: { readonly dispatcher?: Dispatcher 
 // Statuses whose responses have no body; `new Response(body, …)` refuses one for them.
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
+/** The request's headers as the record undici takes (Headers normalises every form fetch accepts). */
 function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   const record: Record<string, string> = {};
-  if (headers === undefined) return record;
-  if (headers instanceof Headers) {
-    headers.forEach((value, name) => {
-      record[name] = value;
-    });
-  } else if (Array.isArray(headers)) {
-    for (const [name, value] of headers) if (name !== undefined && value !== undefined) record[name.toLowerCase()] = value;
-  } else {
-    for (const [name, value] of Object.entries(headers as Record<string, string>)) record[name.toLowerCase()] = value;
-  }
+  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => {
+    record[name] = value;
+  });
   return record;
 }
 
-let agent: Agent | undefined;
 let shared: ProviderFetch | undefined;
 
-/** One keep-alive connection pool per process for every provider, like the global fetch's. */
-function sharedAgent(): Agent {
-  agent ??= new Agent();
-  return agent;
-}
-
-/** The process-wide provider fetch, on the shared connection pool; what providers use by default. */
+/** The process-wide provider fetch, with one keep-alive pool for every provider, like the global fetch's; what providers use by default. */
 export function defaultProviderFetch(): ProviderFetch {
   shared ??= createProviderFetch();
   return shared;
