@@ -37,6 +37,15 @@ export interface CreateApiKeyInput {
 }
 
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** Bound on credentials remembered as verified (see `ApiKeyService.authenticateVerified`). */
+const MAX_VERIFIED_CREDENTIALS = 10_000;
+
+/** A credential this process checked against a key row that is still the cached one. */
+interface VerifiedCredential {
+  readonly row: ApiKeyRow;
+  readonly tenantId: TenantId;
+  readonly authenticated: { readonly principal: Principal; readonly tenantId: TenantId };
+}
 const DAY_MS = 86_400_000;
 
 function keyToWire(row: ApiKeyRow): ApiKey {
@@ -82,6 +91,8 @@ export class ApiKeyService {
   readonly #enforceKeyQuota: KeyQuotaEnforcer;
   readonly #cache: TtlCache<ApiKeyRow | null>;
   readonly #lastUsedWrites = new Map<string, number>();
+  /** Full credential → the row it was checked against; in insertion order, oldest first. */
+  readonly #verified = new Map<string, VerifiedCredential>();
 
   constructor(deps: ApiKeyServiceDeps) {
     this.#db = deps.db;
@@ -182,19 +193,62 @@ export class ApiKeyService {
     return isPromise(row) ? row.then((loaded) => this.#authenticateRow(credential, loaded)) : this.#authenticateRow(credential, row);
   }
 
+  /**
+   * `authenticate` for a credential this process has already checked against the key row it
+   * still has cached: the same checks of that row (revoked, expired, tenant active) without
+   * parsing the credential or hashing its secret again. Undefined when the credential is not
+   * one of those; the caller then parses it and calls `authenticate`.
+   *
+   * A hit is a map lookup on the whole credential. It lasts only while the row is the cached one
+   * (at most the cache's 5 s, and revocation in this process drops the row at once), so the
+   * check against the stored hash still runs at least every 5 s per key and process.
+   */
+  authenticateVerified(token: string): MaybePromise<{ principal: Principal; tenantId: TenantId }> | undefined {
+    const verified = this.#verified.get(token);
+    if (!verified) return undefined;
+    if (this.#cache.get(verified.row.id) !== verified.row) {
+      this.#verified.delete(token);
+      return undefined;
+    }
+    this.#assertUsable(verified.row);
+    const status = this.#tenantStatus(verified.tenantId);
+    return isPromise(status) ? status.then((loaded) => this.#admitVerified(verified, loaded)) : this.#admitVerified(verified, status);
+  }
+
+  #admitVerified(verified: VerifiedCredential, status: TenantStatus | undefined): { principal: Principal; tenantId: TenantId } {
+    assertTenantActive(verified.tenantId, status);
+    this.#touch(verified.row);
+    return verified.authenticated;
+  }
+
   #authenticateRow(credential: ParsedCredential, row: ApiKeyRow | null): MaybePromise<{ principal: Principal; tenantId: TenantId }> {
     if (!row || !safeEqual(row.secret_hash, credential.secretHash)) throw new CredentialsInvalidError('Unknown API key');
     this.#assertUsable(row);
     const tenantId = asTenantId(row.tenant_id);
     const status = this.#tenantStatus(tenantId);
-    return isPromise(status) ? status.then((loaded) => this.#admit(row, loaded)) : this.#admit(row, status);
+    return isPromise(status) ? status.then((loaded) => this.#admit(credential, row, loaded)) : this.#admit(credential, row, status);
   }
 
-  #admit(row: ApiKeyRow, status: TenantStatus | undefined): { principal: Principal; tenantId: TenantId } {
+  #admit(credential: ParsedCredential, row: ApiKeyRow, status: TenantStatus | undefined): { principal: Principal; tenantId: TenantId } {
     const tenantId = asTenantId(row.tenant_id);
     assertTenantActive(tenantId, status);
     this.#touch(row);
-    return { principal: { type: 'api_key', id: row.id, role: row.role, scopes: row.scopes }, tenantId };
+    const authenticated = { principal: { type: 'api_key' as const, id: row.id, role: row.role, scopes: row.scopes }, tenantId };
+    this.#rememberVerified(credential.token, { row, tenantId, authenticated });
+    return authenticated;
+  }
+
+  // Only a row that is the cached one is remembered, so the entry ends when the cache entry does.
+  // Each insertion also drops the oldest entry if its row has left the cache, so credentials of
+  // keys no longer in use do not stay in memory until the bound pushes them out.
+  #rememberVerified(token: string, verified: VerifiedCredential): void {
+    if (this.#cache.get(verified.row.id) !== verified.row) return;
+    this.#verified.delete(token);
+    const oldest = this.#verified.entries().next();
+    if (!oldest.done && (this.#verified.size >= MAX_VERIFIED_CREDENTIALS || this.#cache.get(oldest.value[1].row.id) !== oldest.value[1].row)) {
+      this.#verified.delete(oldest.value[0]);
+    }
+    this.#verified.set(token, verified);
   }
 
   /** Checks that a key behind an access token is still usable; returns its current role and scopes. */

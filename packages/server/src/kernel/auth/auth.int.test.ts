@@ -161,6 +161,30 @@ describeEachDatabase('auth', [...tenancyMigrations, ...authMigrations], (getDb) 
       expect(() => services.authenticator.authenticateNow(secret)).toThrow(TenantSuspendedError);
     });
 
+    it('answers a key it has verified again without re-checking the secret, and only for that exact credential', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now-verified');
+      const { secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      const first = await services.authenticator.authenticate(secret);
+      expect(services.authenticator.authenticateNow(secret)).toBe(first);
+      const tampered = `${secret.slice(0, -4)}${secret.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+      expect(() => services.authenticator.authenticateNow(tampered)).toThrow(CredentialsInvalidError);
+      expect(services.authenticator.authenticateNow(secret)).toBe(first);
+    });
+
+    it('checks the expiry of a verified key on every request', async () => {
+      const services = build(getDb());
+      const ctx = await newTenant(services, 'now-expiry');
+      const { api_key, secret } = await services.apiKeys.create(ctx, { name: 'x', role: 'viewer' });
+      await getDb().withSystem((tx) =>
+        tx.$extendTables<{ api_keys: { id: string; expires_at: Date | null } }>().updateTable('api_keys').set({ expires_at: new Date(services.clock.nowMs() + 2_000) }).where('id', '=', api_key.id).execute(),
+      );
+      await services.authenticator.authenticate(secret);
+      expect(services.authenticator.authenticateNow(secret)).toMatchObject({ tenantId: ctx.tenantId });
+      services.clock.advance(2_000);
+      expect(() => services.authenticator.authenticateNow(secret)).toThrow(ApiKeyExpiredError);
+    });
+
     it('sees a revocation made by another process once the 5 s key cache expires (ADR 0003)', async () => {
       const services = build(getDb());
       const ctx = await newTenant(services, 'now-ttl');

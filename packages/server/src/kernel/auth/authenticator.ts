@@ -63,6 +63,8 @@ export class Authenticator {
    * it returns a promise. Callers must handle both (see `shared/async`).
    */
   authenticateNow(bearer: string): MaybePromise<Authenticated> {
+    const verified = this.#apiKeys.authenticateVerified(bearer);
+    if (verified !== undefined) return verified;
     const credential = parseCredential(bearer);
     if (credential?.kind === 'api_key') return this.#apiKeys.authenticate(credential);
     if (credential?.kind === 'operator_key') {

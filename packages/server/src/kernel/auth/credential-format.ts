@@ -14,6 +14,8 @@ const KIND_BY_PREFIX = new Map((Object.entries(PREFIX) as [CredentialKind, strin
 const PATTERN = /^(ak|aop|rt)_([0-9a-z]{26})_([A-Za-z0-9_-]{43})$/;
 
 export interface ParsedCredential {
+  /** The whole credential as presented. */
+  readonly token: string;
   readonly kind: CredentialKind;
   readonly id: string;
   readonly secretHash: string;
@@ -33,7 +35,7 @@ export function parseCredential(token: string): ParsedCredential | undefined {
   const [, prefix, ulid, secret] = match as unknown as [string, string, string, string];
   const kind = KIND_BY_PREFIX.get(prefix);
   if (!kind) return undefined;
-  return { kind, id: `${ID_PREFIX[kind]}_${ulid}`, secretHash: sha256Hex(secret) };
+  return { token, kind, id: `${ID_PREFIX[kind]}_${ulid}`, secretHash: sha256Hex(secret) };
 }
 
 /** The non-secret part of a key, safe to show in lists: `ak_01j9z3ab`. */

@@ -34,7 +34,7 @@ describe('credential format', () => {
   it('round-trips a minted credential to its record id and secret hash', () => {
     const minted = mintCredential('api_key', 'key_01j9z3abcdefghjkmnpqrstvwx');
     const parsed = parseCredential(minted.token);
-    expect(parsed).toEqual({ kind: 'api_key', id: 'key_01j9z3abcdefghjkmnpqrstvwx', secretHash: minted.secretHash });
+    expect(parsed).toEqual({ token: minted.token, kind: 'api_key', id: 'key_01j9z3abcdefghjkmnpqrstvwx', secretHash: minted.secretHash });
   });
 
   it('does not take a JWT, a truncated key or another prefix for a credential', () => {
