@@ -11,7 +11,7 @@ import { NotFoundError, RateLimitedError, ValidationError } from '../shared/erro
 import { defineHandler } from '../shared/http/index.js';
 import { ManualClock } from '../shared/ports/index.js';
 import { InMemoryRateLimiter } from './rate-limiter.js';
-import { guardRequest, type GuardedInput, type RouteGuardDeps } from './route-mounting.js';
+import { bearerOf, guardRequest, type GuardedInput, type RouteGuardDeps } from './route-mounting.js';
 
 const OWN_TENANT = asTenantId('tnt_own');
 const OTHER_TENANT = 'tnt_other';
@@ -177,5 +177,22 @@ describe('guardRequest', () => {
       const result = await outcome(() => guardRequest(deps, updateTenant, fakeExchange({ bearer: GOOD_BEARER, tenantId: OWN_TENANT, body: { unknown: 1 } })));
       expect(result.error).toBeInstanceOf(ValidationError);
     });
+  });
+});
+
+describe('bearerOf', () => {
+  const of = (authorization: string | undefined): string | undefined => bearerOf({ headers: { authorization } } as unknown as FastifyRequest);
+
+  it('takes the token of the usual form and of the forms the pattern allows', () => {
+    expect(of('Bearer ak_token')).toBe('ak_token');
+    expect(of('bearer ak_token')).toBe('ak_token');
+    expect(of('Bearer   ak_token  ')).toBe('ak_token');
+    expect(of('Bearer\tak_token')).toBe('ak_token');
+  });
+
+  it('refuses a missing header, another scheme, an empty token and a token with whitespace inside', () => {
+    for (const header of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer ', 'Bearer  ', 'Bearer ak_one ak_two', 'Bearer ak_one\tak_two', 'Bearerak_token']) {
+      expect(of(header)).toBeUndefined();
+    }
   });
 });

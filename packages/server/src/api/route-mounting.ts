@@ -83,12 +83,21 @@ export function parsePart<TSchema extends z.ZodType>(schema: TSchema | undefined
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+const BEARER_PREFIX = 'Bearer ';
+const WHITESPACE = /\s/;
 const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const RATE_WINDOW_MS = 60_000;
 
-function bearerOf(request: FastifyRequest): string | undefined {
+/** The token of an `Authorization: Bearer <token>` header, else undefined. */
+export function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
+  // The usual exact form skips the case-insensitive capturing pattern (a regexp run and a match
+  // array per request); anything else still goes through it.
+  if (header.startsWith(BEARER_PREFIX)) {
+    const token = header.slice(BEARER_PREFIX.length);
+    if (token !== '' && !WHITESPACE.test(token)) return token;
+  }
   return BEARER_PATTERN.exec(header)?.[1];
 }
 
