@@ -18,17 +18,31 @@ export function createHttpMetrics(): HttpMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
   registry.registerMetric(requestDuration.asMetric());
-  const series = new Map<string, LatencySeries>();
+  // Route → method → status → series. Nested maps of labels the request already has, rather
+  // than one map keyed by a joined string, which would build and hash a new string per request.
+  const series = new Map<string, Map<string, Map<number, LatencySeries>>>();
+  const seriesOf = (method: string, route: string, statusCode: number): LatencySeries => {
+    let byMethod = series.get(route);
+    if (!byMethod) {
+      byMethod = new Map<string, Map<number, LatencySeries>>();
+      series.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map<number, LatencySeries>();
+      byMethod.set(method, byStatus);
+    }
+    let found = byStatus.get(statusCode);
+    if (!found) {
+      found = requestDuration.series({ method, route, status_code: String(statusCode) });
+      byStatus.set(statusCode, found);
+    }
+    return found;
+  };
   return {
     registry,
     observeRequest({ method, route, statusCode }, seconds) {
-      const key = `${method} ${route} ${String(statusCode)}`;
-      let found = series.get(key);
-      if (!found) {
-        found = requestDuration.series({ method, route, status_code: String(statusCode) });
-        series.set(key, found);
-      }
-      found.observe(seconds);
+      seriesOf(method, route, statusCode).observe(seconds);
     },
   };
 }

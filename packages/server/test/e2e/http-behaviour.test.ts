@@ -62,12 +62,20 @@ describe('HTTP behaviour', () => {
     expect(viaToken).toMatchObject({ status: 401, code: 'API_KEY_REVOKED' });
   });
 
-  it('serves Prometheus metrics with a latency histogram per route pattern', async () => {
+  it('serves Prometheus metrics with a latency histogram per route pattern, refusals and unknown paths included', async () => {
     await platform.client().getMe({});
+    expect((await fetch(`${platform.url}/v1/me`)).status).toBe(401);
+    expect((await fetch(`${platform.url}/v1/no-such-route`)).status).toBe(404);
     const text = await (await fetch(`${platform.url}/metrics`)).text();
     expect(text).toContain('aether_http_request_duration_seconds_bucket');
-    expect(text).toMatch(/route="\/v1\/me"/);
+    expect(text).toMatch(/_count\{[^}]*route="\/v1\/me"[^}]*status_code="200"[^}]*\} [1-9]/);
+    expect(text).toMatch(/_count\{[^}]*route="\/v1\/me"[^}]*status_code="401"[^}]*\} [1-9]/);
+    expect(text).toMatch(/_count\{[^}]*route="unmatched"[^}]*status_code="404"[^}]*\} [1-9]/);
     expect(text).toMatch(/route="\/v1\/tenants\/:tenantId"|route="\/v1\/keys"/);
+    // Every observation is a real duration: the sum over /v1/me is above zero and far below a minute.
+    const sum = Number(/_sum\{[^}]*route="\/v1\/me"[^}]*status_code="200"[^}]*\} (\S+)/.exec(text)?.[1]);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(60);
   });
 
   it('publishes an OpenAPI 3.1 document of every route, and the reference page', async () => {
