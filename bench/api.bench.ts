@@ -14,7 +14,7 @@ const CONNECTIONS = 500;
 const DURATION_SECONDS = 5;
 // Rounds alternate bare and full, and each figure is the median of its rounds: on a shared
 // 2-core machine one run of either can land on a busy few seconds and swing the ratio by half.
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 // CPU time of this thread only (the server's event loop), not of the load generator's worker.
 function mainThreadCpuMicros(): number {

@@ -31,6 +31,11 @@ export type Permission = keyof typeof PERMISSIONS;
 
 const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2, owner: 3 };
 
+/** `resource:*`, the scope that grants every action on a permission's resource. */
+const RESOURCE_WILDCARD = Object.fromEntries(
+  Object.keys(PERMISSIONS).map((permission) => [permission, `${permission.slice(0, permission.indexOf(':'))}:*`]),
+) as Record<Permission, string>;
+
 export function isPermission(name: string): name is Permission {
   return Object.hasOwn(PERMISSIONS, name);
 }
@@ -47,8 +52,11 @@ export function permissionsOf(role: Role): Permission[] {
 
 /** True when a scope list allows a permission: `*`, `resource:*` or the exact name. */
 export function scopesAllow(scopes: readonly string[], permission: Permission): boolean {
-  const resource = permission.slice(0, permission.indexOf(':'));
-  return scopes.some((scope) => scope === '*' || scope === permission || scope === `${resource}:*`);
+  // A loop over prepared strings: this runs on every request, and a closure and a joined string
+  // per call showed in its profile.
+  const wildcard = RESOURCE_WILDCARD[permission];
+  for (const scope of scopes) if (scope === '*' || scope === permission || scope === wildcard) return true;
+  return false;
 }
 
 /** Whether a tenant principal with this role and these scopes may use `permission`. */
