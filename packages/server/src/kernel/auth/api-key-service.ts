@@ -37,6 +37,7 @@ export interface CreateApiKeyInput {
 }
 
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const DAY_MS = 86_400_000;
 /** Bound on credentials remembered as verified (see `ApiKeyService.authenticateVerified`). */
 const MAX_VERIFIED_CREDENTIALS = 10_000;
 
@@ -46,7 +47,6 @@ interface VerifiedCredential {
   readonly tenantId: TenantId;
   readonly authenticated: { readonly principal: Principal; readonly tenantId: TenantId };
 }
-const DAY_MS = 86_400_000;
 
 function keyToWire(row: ApiKeyRow): ApiKey {
   return {
