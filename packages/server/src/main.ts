@@ -5,6 +5,7 @@
  */
 import { createLauncher, loadConfig, VERSION } from './app/index.js';
 import { runCli, type CliIo } from './cli/index.js';
+import { errorMessage } from './shared/errors/index.js';
 
 const io: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -38,7 +39,7 @@ try {
     process.argv.slice(2),
   );
 } catch (error) {
-  io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+  io.err(`error: ${errorMessage(error)}`);
   exitCode = 2;
 }
 process.exitCode = exitCode;

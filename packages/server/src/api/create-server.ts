@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { withLogScope } from '../infra/logger/index.js';
 import { isPromise, type MaybePromise } from '../shared/async/index.js';
-import { RouteNotFoundError } from '../shared/errors/index.js';
+import { errorMessage, RouteNotFoundError } from '../shared/errors/index.js';
 import type { RouteDefinition } from '../shared/http/index.js';
 import type { Logger } from '../shared/ports/index.js';
 import { toErrorResponse } from './error-response.js';
@@ -171,7 +171,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
           await check();
           checks[name] = { ok: true, latency_ms: Math.round(performance.now() - start) };
         } catch (error) {
-          checks[name] = { ok: false, latency_ms: Math.round(performance.now() - start), error: error instanceof Error ? error.message : String(error) };
+          checks[name] = { ok: false, latency_ms: Math.round(performance.now() - start), error: errorMessage(error) };
         }
       }),
     );

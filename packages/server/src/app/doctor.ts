@@ -4,7 +4,7 @@ import { readMasterKeyFile } from '../infra/keys/index.js';
 import { connectNats } from '../infra/nats/index.js';
 import { connectRedis } from '../infra/redis/index.js';
 import { createSandboxDrivers, probeSandboxes } from '../hypervisor/index.js';
-import { ConflictError } from '../shared/errors/index.js';
+import { ConflictError, errorMessage } from '../shared/errors/index.js';
 import { silentLogger } from '../shared/ports/index.js';
 import type { Config } from './config.js';
 
@@ -12,7 +12,7 @@ async function check(name: string, required: boolean, probe: () => Promise<strin
   try {
     return { name, ok: true, required, detail: await probe() };
   } catch (error) {
-    return { name, ok: false, required, detail: error instanceof Error ? error.message : String(error) };
+    return { name, ok: false, required, detail: errorMessage(error) };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
 import { TtlCache } from '../../shared/cache/index.js';
 import { asTenantId, systemContext, type TenantContext } from '../../shared/context/index.js';
-import { ValidationError } from '../../shared/errors/index.js';
+import { errorMessage, ValidationError } from '../../shared/errors/index.js';
 import type { IdGenerator } from '../../shared/ids/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import type {
@@ -292,7 +292,7 @@ export class BudgetService implements AsyncDisposable {
         this.#background(this.#singleFlightOpen(ctx, { key, work, now, renewing: true }).then(
           () => undefined,
           (error: unknown) => {
-            this.#log.warn('budget.lease-renewal-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+            this.#log.warn('budget.lease-renewal-failed', { tenantId: ctx.tenantId, error: errorMessage(error) });
           },
         ));
       }
@@ -368,7 +368,7 @@ export class BudgetService implements AsyncDisposable {
       this.#seen.set(lease.key, closed.budgets);
       for (const crossing of closed.crossings) await this.#onCrossing(ctx, crossing, lease.scope);
     } catch (error) {
-      this.#log.warn('budget.lease-return-failed', { tenantId: lease.tenantId, leaseId: lease.id, error: error instanceof Error ? error.message : String(error) });
+      this.#log.warn('budget.lease-return-failed', { tenantId: lease.tenantId, leaseId: lease.id, error: errorMessage(error) });
     }
   }
 
@@ -467,7 +467,7 @@ export class BudgetService implements AsyncDisposable {
           type: 'budget.threshold_reached', budgetId: b.id, scope: b.scope, scopeId: b.scopeId, level, spentMicros: b.spentMicros, limitMicros: b.limitMicros,
         });
       } catch (error) {
-        this.#log.error('budget.event-publish-failed', { tenantId: ctx.tenantId, budgetId: b.id, level, error: error instanceof Error ? error.message : String(error) });
+        this.#log.error('budget.event-publish-failed', { tenantId: ctx.tenantId, budgetId: b.id, level, error: errorMessage(error) });
       }
       await this.#audit.append(ctx, { kind: 'budget.threshold_reached', subject: { budget_id: b.id }, payload: { level, spent_micros: b.spentMicros, limit_micros: b.limitMicros } });
       if (level === 75) {

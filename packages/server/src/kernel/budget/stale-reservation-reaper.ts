@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/ports/index.js';
 import type { BudgetService } from './budget-service.js';
+import { errorMessage } from '../../shared/errors/index.js';
 
 /**
  * Releases reservations whose process died before settling, every `intervalMs`. Safe to run in
@@ -35,7 +36,7 @@ export class StaleReservationReaper implements AsyncDisposable {
       if (released > 0) this.#log.warn('budget.stale-reservations-released', { released });
       return released;
     } catch (error) {
-      this.#log.error('budget.reaper-failed', { error: error instanceof Error ? error.message : String(error) });
+      this.#log.error('budget.reaper-failed', { error: errorMessage(error) });
       return 0;
     }
   }

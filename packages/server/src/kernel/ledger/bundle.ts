@@ -3,6 +3,7 @@ import type { SignedCheckpoint, SignedEntry } from './format.js';
 import { LedgerKeyRing, publicKeyFromJwk, type LedgerPublicJwk } from './signing.js';
 import type { LedgerKeyInfo } from './signing-key-store.js';
 import { ChainVerifier, type VerifyResult } from './verify.js';
+import { errorMessage } from '../../shared/errors/index.js';
 
 /** Name and version of the export format (docs/ledger-format.md). */
 export const BUNDLE_FORMAT = 'aether-ledger-bundle';
@@ -102,7 +103,7 @@ export async function verifyBundle(lines: AsyncIterable<string> | Iterable<strin
         try {
           keys.add(line.jwk);
         } catch (error) {
-          throw new LedgerBundleInvalidError(`line ${String(lineNumber)}: ${error instanceof Error ? error.message : String(error)}`, lineNumber);
+          throw new LedgerBundleInvalidError(`line ${String(lineNumber)}: ${errorMessage(error)}`, lineNumber);
         }
         break;
       case 'checkpoint':

@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/ports/index.js';
 import type { LedgerService } from './ledger-service.js';
+import { errorMessage } from '../../shared/errors/index.js';
 
 export interface LedgerCheckpointerDeps {
   readonly ledger: LedgerService;
@@ -34,7 +35,7 @@ export class LedgerCheckpointer {
           if (count > 0) this.#log.debug('ledger.checkpoints-signed', { tenants: count });
         })
         .catch((error: unknown) => {
-          this.#log.error('ledger.checkpoint-failed', { error: error instanceof Error ? error.message : String(error) });
+          this.#log.error('ledger.checkpoint-failed', { error: errorMessage(error) });
         })
         .finally(() => {
           this.#running = undefined;

@@ -4,6 +4,7 @@ import type { TenantContext } from '../../shared/context/index.js';
 import { LedgerEntryInvalidError, LedgerPayloadTooLargeError } from './errors.js';
 import type { LedgerActor, PersonalMarker } from './format.js';
 import { assertLedgerKind } from './kinds.js';
+import { errorMessage } from '../../shared/errors/index.js';
 
 const NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const ACTOR_TYPES = new Set<AuditActor['type']>(['user', 'api_key', 'operator', 'system', 'agent']);
@@ -48,7 +49,7 @@ export function validateEntry(
   try {
     size = Buffer.byteLength(canonicalJson(input.payload), 'utf8');
   } catch (error) {
-    throw new LedgerEntryInvalidError(`payload is not JSON: ${error instanceof Error ? error.message : String(error)}`, 'payload');
+    throw new LedgerEntryInvalidError(`payload is not JSON: ${errorMessage(error)}`, 'payload');
   }
   if (size > limits.maxPayloadBytes) throw new LedgerPayloadTooLargeError(size, limits.maxPayloadBytes);
   let personal: PersonalMarker | null = null;

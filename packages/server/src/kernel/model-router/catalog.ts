@@ -2,7 +2,7 @@ import { modelOverrideSchema, type ModelOverrideInput } from '@aether/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-import { ValidationError } from '../../shared/errors/index.js';
+import { errorMessage, ValidationError } from '../../shared/errors/index.js';
 import { UnknownModelError } from './errors.js';
 
 export type ModelTier = 'small' | 'mid' | 'large';
@@ -231,7 +231,7 @@ export function parseCatalogOverrides(text: string, source: string): ModelOverri
   try {
     raw = parseYaml(text);
   } catch (error) {
-    throw new ValidationError(`${source} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`, { field: source });
+    throw new ValidationError(`${source} is not valid YAML or JSON: ${errorMessage(error)}`, { field: source });
   }
   const parsed = z.strictObject({ models: z.array(modelOverrideSchema) }).safeParse(raw);
   if (!parsed.success) {

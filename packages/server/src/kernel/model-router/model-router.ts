@@ -1,6 +1,6 @@
 import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
-import { isAppError } from '../../shared/errors/index.js';
+import { errorMessage, isAppError } from '../../shared/errors/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { costMicros, MODEL_TIERS, type ModelCatalog, type ModelEntry, type ModelPrices, type ModelTier } from './catalog.js';
 import type { CircuitBreakers } from './circuit-breaker.js';
@@ -394,7 +394,7 @@ export class ModelRouter {
     try {
       return await this.#d.cache?.get(key);
     } catch (error) {
-      this.#log.warn('llm.cache-read-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+      this.#log.warn('llm.cache-read-failed', { tenantId: ctx.tenantId, error: errorMessage(error) });
       return undefined;
     }
   }
@@ -404,7 +404,7 @@ export class ModelRouter {
     try {
       await this.#d.cache?.set(key, entry);
     } catch (error) {
-      this.#log.warn('llm.cache-write-failed', { tenantId: ctx.tenantId, error: error instanceof Error ? error.message : String(error) });
+      this.#log.warn('llm.cache-write-failed', { tenantId: ctx.tenantId, error: errorMessage(error) });
     }
   }
 

@@ -20,7 +20,7 @@ import {
   type StreamChunk,
   type ToolDefinition,
 } from '../../kernel/model-router/index.js';
-import { ValidationError } from '../../shared/errors/index.js';
+import { errorMessage, ValidationError } from '../../shared/errors/index.js';
 
 const replySchema = z.strictObject({
   text: z.string().optional(),
@@ -65,7 +65,7 @@ export function parseModelScript(yamlText: string, source = 'script'): ParsedScr
   try {
     raw = parseYaml(yamlText);
   } catch (error) {
-    throw new ValidationError(`${source} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`, { field: source });
+    throw new ValidationError(`${source} is not valid YAML: ${errorMessage(error)}`, { field: source });
   }
   const result = scriptSchema.safeParse(raw ?? {});
   if (!result.success) {

@@ -3,6 +3,7 @@
  * Typed failures with stable codes. Every code is listed in docs/errors.md.
  */
 export { AppError, isAppError, type ErrorDetails, type ErrorKind } from './app-error.js';
+export { errorMessage } from './error-message.js';
 export {
   ConflictError,
   ForbiddenError,
