@@ -129,13 +129,15 @@ function afterAuthentication(deps: RouteGuardDeps, definition: RouteDefinition, 
   return limitRate(deps, definition, state);
 }
 
-// Tenants are limited by their quota; the operator and anonymous calls by client address.
+// Tenants are limited by their quota, keyed by their id as it is (a `tnt_…` id cannot collide
+// with an `ip:` key, and no string is joined per request); the operator and anonymous calls by
+// client address.
 function limitRate(deps: RouteGuardDeps, definition: RouteDefinition, state: GuardState): MaybePromise<GuardedInput> {
   const tenantId = state.authenticated?.tenantId;
   if (!tenantId) return enforceRate(deps, definition, { state, key: `ip:${state.io.request.ip}`, limit: deps.anonymousRequestsPerMinute });
   const limit = deps.tenantRequestsPerMinute(tenantId);
-  if (isPromise(limit)) return limit.then((loaded) => enforceRate(deps, definition, { state, key: `tenant:${tenantId}`, limit: loaded }));
-  return enforceRate(deps, definition, { state, key: `tenant:${tenantId}`, limit });
+  if (isPromise(limit)) return limit.then((loaded) => enforceRate(deps, definition, { state, key: tenantId, limit: loaded }));
+  return enforceRate(deps, definition, { state, key: tenantId, limit });
 }
 
 interface RateCheck {
