@@ -67,7 +67,6 @@ const alertLevelAfter = (charged: RawBuilder<unknown> | number) => sql`greatest(
 
 type SettledBudgetRow = BudgetRow & { previous_level: number | string };
 
-
 /** Budgets after a charge, and each alert level that rose (seen by exactly this charge, as its rows were locked). */
 function chargedBudgets(rows: readonly SettledBudgetRow[]): { budgets: BudgetRecord[]; crossings: ThresholdCrossing[] } {
   const budgets = rows.map(toRecord);
