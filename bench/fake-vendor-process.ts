@@ -4,10 +4,10 @@
  * serves until its stdin closes (the bench exits or ends it).
  */
 import { FakeVendorServer } from '../packages/server/src/runtime/providers/testing/fake-vendor-server.js';
-import { openAiStream } from '../packages/server/src/runtime/providers/testing/vendor-wire.js';
+import { openAiAnswer } from '../packages/server/src/runtime/providers/testing/vendor-wire.js';
 
 const server = await FakeVendorServer.start();
-server.always(openAiStream({ text: 'a short answer from the fake vendor' }));
+server.always(openAiAnswer({ text: 'a short answer from the fake vendor' }));
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => {

@@ -1,6 +1,6 @@
 /**
  * Worker of the models bench: router + budget + SDK adapter overhead per call for one engine and
- * audit sink, beside a raw call of the same fake vendor (which runs in a process of its own, as
+ * audit sink, whole and streamed, beside raw calls of the same fake vendor (which runs in a process of its own, as
  * a real vendor is remote). Each configuration runs in a fresh process, as a deployment runs on
  * one engine: what one leaves behind (PGlite's memory, a large heap to collect) must not load the
  * next one's figures. Prints `{ figures }` on its last line.
@@ -22,7 +22,9 @@ import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/i
 import { percentile, timeAtRate, timeConcurrent, timeEach, type BenchFigure } from './harness.js';
 import { startRemoteFakeVendor } from './remote-fake-vendor.js';
 
-const CALLS = 400;
+const CALLS = 1000;
+const ROUNDS = 5;
+const WARM_UP = 300;
 
 /** CPU time (user and system) this process spent since `start`, in microseconds. */
 function cpuMicrosSince(start: NodeJS.CpuUsage): number {
@@ -31,18 +33,57 @@ function cpuMicrosSince(start: NodeJS.CpuUsage): number {
 }
 
 /**
- * The direct call the overhead is measured against: the same streamed request through undici's
- * `request()`, the HTTP client the providers use (`createProviderFetch`), so the figure is what the
- * router, the budget and the SDK add and not a difference between HTTP clients (the global
- * `fetch` costs two to three times as much CPU for the same exchange).
+ * The direct calls the overhead is measured against: the same requests the provider sends, through
+ * undici's `request()`, the HTTP client the providers use (`createProviderFetch`), so the figure
+ * is what the router, the budget and the SDK add and not a difference between HTTP clients (the
+ * global `fetch` costs two to three times as much CPU for the same exchange). A whole call parses
+ * its JSON body, the least any client does with it; a streamed one reads its events as text.
  */
 async function rawCall(url: string): Promise<void> {
   const response = await request(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 100, stream: false }),
+  });
+  await response.body.json();
+}
+
+async function rawStreamedCall(url: string): Promise<void> {
+  const response = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 100, stream: true, stream_options: { include_usage: true } }),
   });
   await response.body.text();
+}
+
+/** Reads a routed stream to its end: its `done` chunk comes after the charge is settled. */
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  const chunks = stream[Symbol.asyncIterator]();
+  while (!(await chunks.next()).done) {
+    // next chunk
+  }
+}
+
+/**
+ * Times each way of calling in turn, `ROUNDS` rounds of `CALLS / ROUNDS` calls each after a warm-up
+ * of every way, so a slow phase of the shared machine (or a JIT tier reached late) falls on all of
+ * them alike rather than on whichever ran first. Returns each way's latencies and CPU per call.
+ */
+async function alternate<TWay extends string>(ways: Record<TWay, () => Promise<unknown>>): Promise<{ latencies: Record<TWay, number[]>; cpuMicros: Record<TWay, number> }> {
+  const names = Object.keys(ways) as TWay[];
+  const latencies = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<TWay, number[]>;
+  const cpu = Object.fromEntries(names.map((name) => [name, 0])) as Record<TWay, number>;
+  for (const name of names) await timeEach(WARM_UP, ways[name]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of names) {
+      const start = process.cpuUsage();
+      latencies[name].push(...(await timeEach(CALLS / ROUNDS, ways[name])));
+      cpu[name] += cpuMicrosSince(start);
+    }
+  }
+  const cpuMicros = Object.fromEntries(names.map((name) => [name, cpu[name] / CALLS])) as Record<TWay, number>;
+  return { latencies, cpuMicros };
 }
 
 /**
@@ -75,33 +116,43 @@ async function routerOverhead(engine: TestEngine, audit: 'memory' | 'ledger', re
       budget, audit: sink, clock, logger: silentLogger, breakers: new CircuitBreakers({ clock }),
     });
     const request = { messages: [{ role: 'user' as const, content: 'hi' }], model: 'openai:bench', maxOutputTokens: 100 };
-    // Warm up both paths (JIT, connection pools, SDK client).
-    await timeEach(50, () => rawCall(server.url));
-    await timeEach(50, () => router.call(ctx, request));
-
-    const rawCpu = process.cpuUsage();
-    const raw = await timeEach(CALLS, () => rawCall(server.url));
-    const rawCpuMicros = cpuMicrosSince(rawCpu) / CALLS;
-    const routedCpu = process.cpuUsage();
-    const routed = await timeEach(CALLS, () => router.call(ctx, request));
-    const routedCpuMicros = cpuMicrosSince(routedCpu) / CALLS;
-    const direct = await timeEach(CALLS, () => provider.chat(request.messages, [], { model: 'bench' }));
+    const ways = {
+      raw: () => rawCall(server.url),
+      routed: () => router.call(ctx, request),
+      direct: () => provider.chat(request.messages, [], { model: 'bench', maxOutputTokens: 100 }),
+      rawStreamed: () => rawStreamedCall(server.url),
+      routedStreamed: () => drain(router.stream(ctx, request)),
+    };
+    const { latencies: seq, cpuMicros } = await alternate(ways);
     for (const p of [50, 99]) {
-      const overhead = percentile(routed, p) - percentile(raw, p);
+      const overhead = percentile(seq.routed, p) - percentile(seq.raw, p);
       record({
         name: `[${label}] router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
-        baselineName: `raw call to fake vendor p${String(p)}`, baseline: percentile(raw, p),
+        baselineName: `raw call to fake vendor p${String(p)}`, baseline: percentile(seq.raw, p),
         goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
       });
     }
     record({
-      name: `[${label}] SDK adapter alone p50 (no router, no budget)`, value: percentile(direct, 50), unit: 'ms',
-      baselineName: 'raw call p50', baseline: percentile(raw, 50),
+      name: `[${label}] SDK adapter alone p50 (no router, no budget)`, value: percentile(seq.direct, 50), unit: 'ms',
+      baselineName: 'raw call p50', baseline: percentile(seq.raw, 50),
     });
+    // Streamed calls: the same router and budget, plus the SDK's parsing of the vendor's events.
+    for (const p of [50, 99]) {
+      const overhead = percentile(seq.routedStreamed, p) - percentile(seq.rawStreamed, p);
+      record({
+        name: `[${label}] streamed: router+budget+adapter overhead p${String(p)}`, value: overhead, unit: 'ms',
+        baselineName: `raw streamed call p${String(p)}`, baseline: percentile(seq.rawStreamed, p),
+        goal: `<= ${p === 50 ? '1' : '5'} ms`, met: overhead <= (p === 50 ? 1 : 5),
+      });
+    }
     // CPU of this process per call moves less than latency when other work shares the machine.
     record({
-      name: `[${label}] caller CPU per routed call (sequential)`, value: routedCpuMicros, unit: 'µs',
-      baselineName: 'caller CPU per raw call', baseline: rawCpuMicros,
+      name: `[${label}] caller CPU per routed call (sequential)`, value: cpuMicros.routed, unit: 'µs',
+      baselineName: 'caller CPU per raw call', baseline: cpuMicros.raw,
+    });
+    record({
+      name: `[${label}] caller CPU per routed streamed call`, value: cpuMicros.routedStreamed, unit: 'µs',
+      baselineName: 'caller CPU per raw streamed call', baseline: cpuMicros.rawStreamed,
     });
     // Throughput: how many routed calls per second the stack sustains with 16 in flight.
     const total = 1000;

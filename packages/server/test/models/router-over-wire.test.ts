@@ -5,7 +5,7 @@ import { BudgetService, InMemoryBudgetStore, RecordingBudgetEvents, RecordingTas
 import { CircuitBreakers, ModelCallFailedError, ModelCatalog, ModelRouter, type ModelOverride } from '../../src/kernel/model-router/index.js';
 import { AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider, ProviderRegistry } from '../../src/runtime/providers/index.js';
 import { FakeVendorServer } from '../../src/runtime/providers/testing/fake-vendor-server.js';
-import { anthropicStream, geminiStream, ollamaStream, openAiStream } from '../../src/runtime/providers/testing/vendor-wire.js';
+import { anthropicStream, geminiStream, ollamaStream, openAiAnswer } from '../../src/runtime/providers/testing/vendor-wire.js';
 import { asTenantId, systemContext } from '../../src/shared/context/index.js';
 import { SequentialIdGenerator } from '../../src/shared/ids/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/ports/index.js';
@@ -64,7 +64,7 @@ describe('ModelRouter over the vendor wire formats', () => {
   it('runs a call on each vendor through its official SDK and charges each', async () => {
     const { router, budget, ctx } = setup();
     await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000 });
-    servers.openai.enqueue(openAiStream({ text: 'from openai' }));
+    servers.openai.enqueue(openAiAnswer({ text: 'from openai' }));
     servers.anthropic.enqueue(anthropicStream({ text: 'from anthropic' }));
     servers.google.enqueue(geminiStream({ text: 'from gemini' }));
     servers.ollama.enqueue(ollamaStream({ text: 'from ollama' }));
@@ -81,7 +81,7 @@ describe('ModelRouter over the vendor wire formats', () => {
 
   it('waits out a real 429 retry-after, and falls back from a vendor streaming garbage to the next vendor', async () => {
     const { router, ctx, sleeps, audit } = setup();
-    servers.openai.enqueue({ kind: 'json', status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'slow down' } } }, openAiStream({ text: 'after the wait' }));
+    servers.openai.enqueue({ kind: 'json', status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'slow down' } } }, openAiAnswer({ text: 'after the wait' }));
     const waited = await router.call(ctx, { messages: ask, model: 'openai:o-small' });
     expect(waited).toMatchObject({ modelId: 'openai:o-small', attempts: 2 });
     expect(sleeps).toEqual([1000]);

@@ -6,11 +6,12 @@ import {
   ProviderRateLimitedError,
   ProviderRejectedError,
   ProviderUnavailableError,
+  collectStream,
   type StreamChunk,
 } from '../../kernel/model-router/index.js';
 import { OpenAiProvider } from './openai-provider.js';
 import { FakeVendorServer } from './testing/fake-vendor-server.js';
-import { openAiStream } from './testing/vendor-wire.js';
+import { openAiAnswer, openAiCompletion, openAiStream } from './testing/vendor-wire.js';
 
 const KEY = 'sk-test-secret-key-1234';
 const tools = [{ name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
@@ -43,8 +44,43 @@ describe('OpenAiProvider (wire level)', () => {
     expect(request?.body).toMatchObject({ model: 'gpt-test', stream: true, temperature: 0, tools: [{ type: 'function', function: { name: 'get_weather' } }] });
   });
 
+  it('asks for a whole completion when the caller does not stream, with text, tool call, thinking and usage', async () => {
+    server.enqueue(openAiCompletion({ text: 'Let me check.', tool: { id: 'call_a', name: 'get_weather', argumentPieces: ['{"city": "Paris"}'] }, cached: 5, reasoning: 'needs a tool' }));
+    const response = await provider.chat([{ role: 'user', content: 'Weather in Paris?' }], tools, { model: 'gpt-test', maxOutputTokens: 50 });
+    expect(response).toEqual({
+      text: 'Let me check.',
+      thinking: 'needs a tool',
+      toolCalls: [{ id: 'call_a', name: 'get_weather', argumentsJson: '{"city": "Paris"}' }],
+      usage: { inputTokens: 12, outputTokens: 7, cachedInputTokens: 5 },
+      stopReason: 'tool_calls',
+    });
+    expect(server.requests[0]?.body).toMatchObject({ model: 'gpt-test', stream: false, max_completion_tokens: 50 });
+    expect(server.requests[0]?.body).not.toHaveProperty('stream_options');
+  });
+
+  it('streams a chat with no output cap or a cap above wholeResponseMaxTokens, and always when that is 0', async () => {
+    server.always(openAiAnswer({ text: 'ok' }));
+    const ask = [{ role: 'user' as const, content: 'hi' }];
+    await provider.chat(ask, [], { model: 'm' });
+    await provider.chat(ask, [], { model: 'm', maxOutputTokens: 1025 });
+    await provider.chat(ask, [], { model: 'm', maxOutputTokens: 1024 });
+    const alwaysStreams = new OpenAiProvider({ apiKey: KEY, baseUrl: `${server.url}/v1`, wholeResponseMaxTokens: 0 });
+    expect((await alwaysStreams.chat(ask, [], { model: 'm', maxOutputTokens: 1 })).text).toBe('ok');
+    expect(server.requests.map((r) => (r.body as { stream: boolean }).stream)).toEqual([true, true, false, true]);
+  });
+
+  it('gives the same answer whole or streamed', async () => {
+    const answer = { text: 'Let me check.', tool: { id: 'call_a', name: 'get_weather', argumentPieces: ['{"ci', 'ty": "Pa', 'ris"}'] }, cached: 5 };
+    server.enqueue(openAiAnswer(answer), openAiAnswer(answer));
+    const ask = [{ role: 'user' as const, content: 'Weather in Paris?' }];
+    const whole = await provider.chat(ask, tools, { model: 'gpt-test', maxOutputTokens: 100 });
+    const streamed = await collectStream(provider.chatStream(ask, tools, { model: 'gpt-test', maxOutputTokens: 100 }));
+    expect(whole).toEqual(streamed);
+    expect(server.requests.map((r) => (r.body as { stream: boolean }).stream)).toEqual([false, true]);
+  });
+
   it('sends tool results back in the OpenAI message shape', async () => {
-    server.enqueue(openAiStream({ text: 'It is sunny.' }));
+    server.enqueue(openAiAnswer({ text: 'It is sunny.' }));
     const response = await provider.chat(
       [
         { role: 'system', content: 'be brief' },
@@ -79,31 +115,49 @@ describe('OpenAiProvider (wire level)', () => {
     server.enqueue({ kind: 'json', status: 503, body: { error: { message: 'down' } } });
     server.enqueue({ kind: 'json', status: 400, body: { error: { message: 'bad model' } } });
     await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' })).rejects.toBeInstanceOf(ProviderUnavailableError);
-    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' })).rejects.toBeInstanceOf(ProviderRejectedError);
+    // A whole completion's errors map as a stream's do.
+    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm', maxOutputTokens: 100 })).rejects.toBeInstanceOf(ProviderRejectedError);
   });
 
   it('refuses a malformed stream with ProviderBadResponseError', async () => {
     server.enqueue({ kind: 'raw', contentType: 'text/event-stream', body: 'data: {"choices": [ {"delta": \n\n' });
-    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' })).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(collectStream(provider.chatStream([{ role: 'user', content: 'hi' }], [], { model: 'm' }))).rejects.toBeInstanceOf(ProviderBadResponseError);
+  });
+
+  it('refuses a truncated completion body, a body that is not JSON, and one without choices', async () => {
+    server.enqueue(
+      { kind: 'raw', contentType: 'application/json', body: '{"choices": [ {"message": ' },
+      { kind: 'raw', contentType: 'text/html', body: '<html>gateway</html>' },
+      { kind: 'json', body: { id: 'x', object: 'chat.completion', choices: [] } },
+    );
+    for (let i = 0; i < 3; i++) {
+      await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm', maxOutputTokens: 100 })).rejects.toBeInstanceOf(ProviderBadResponseError);
+    }
   });
 
   it('refuses a stream that ends before its finish reason', async () => {
     server.enqueue({ kind: 'sse', events: [{ data: { id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'half' }, finish_reason: null }] } }] });
-    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm' })).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(collectStream(provider.chatStream([{ role: 'user', content: 'hi' }], [], { model: 'm' }))).rejects.toBeInstanceOf(ProviderBadResponseError);
   });
 
-  it('refuses tool-call arguments that are not JSON', async () => {
-    server.enqueue(openAiStream({ text: '', tool: { id: 'c', name: 'get_weather', argumentPieces: ['{"city": Par'] } }));
-    await expect(provider.chat([{ role: 'user', content: 'hi' }], tools, { model: 'm' })).rejects.toBeInstanceOf(ProviderBadResponseError);
+  it('refuses tool-call arguments that are not JSON, whole or streamed', async () => {
+    const broken = { text: '', tool: { id: 'c', name: 'get_weather', argumentPieces: ['{"city": Par'] } };
+    server.enqueue(openAiCompletion(broken), openAiStream(broken));
+    await expect(provider.chat([{ role: 'user', content: 'hi' }], tools, { model: 'm', maxOutputTokens: 100 })).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(collectStream(provider.chatStream([{ role: 'user', content: 'hi' }], tools, { model: 'm' }))).rejects.toBeInstanceOf(ProviderBadResponseError);
   });
 
-  it('stops with ProviderAbortedError when the caller aborts', async () => {
-    server.enqueue({ kind: 'hang' });
-    const controller = new AbortController();
-    setTimeout(() => {
-      controller.abort();
-    }, 50);
-    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm', signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
+  it('stops with ProviderAbortedError when the caller aborts, whole or streamed', async () => {
+    server.enqueue({ kind: 'hang' }, { kind: 'hang' });
+    const abortSoon = () => {
+      const controller = new AbortController();
+      setTimeout(() => {
+        controller.abort();
+      }, 50);
+      return controller.signal;
+    };
+    await expect(provider.chat([{ role: 'user', content: 'hi' }], [], { model: 'm', maxOutputTokens: 100, signal: abortSoon() })).rejects.toBeInstanceOf(ProviderAbortedError);
+    await expect(collectStream(provider.chatStream([{ role: 'user', content: 'hi' }], [], { model: 'm', signal: abortSoon() }))).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 
   it('never puts the API key in an error message or its details', async () => {
@@ -115,7 +169,7 @@ describe('OpenAiProvider (wire level)', () => {
 
   it('speaks to any OpenAI-compatible base URL under its own provider name', async () => {
     const vllm = new OpenAiProvider({ name: 'vllm', apiKey: 'none', baseUrl: `${server.url}/compat/v1` });
-    server.enqueue(openAiStream({ text: 'ok' }));
+    server.enqueue(openAiAnswer({ text: 'ok' }));
     const response = await vllm.chat([{ role: 'user', content: 'hi' }], [], { model: 'qwen' });
     expect(response.text).toBe('ok');
     expect(server.requests[0]?.url).toBe('/compat/v1/chat/completions');

@@ -1,10 +1,12 @@
 import OpenAI from 'openai';
-import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
 
 import {
-  collectStream,
   ProviderAbortedError,
+  collectStream,
   ProviderBadResponseError,
+  type ProviderError,
   type ChatMessage,
   type ChatOptions,
   type ChatResponse,
@@ -25,7 +27,19 @@ export interface OpenAiProviderOptions {
   readonly timeoutMs?: number;
   /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
   readonly fetch?: ProviderFetch;
+  /**
+   * `chat` asks for a whole completion (one JSON body) when the call caps its output at this many
+   * tokens or fewer, and streams otherwise; 0 always streams. Defaults to 1,024.
+   */
+  readonly wholeResponseMaxTokens?: number;
 }
+
+/**
+ * Up to this many output tokens, `chat` asks for a whole completion. At the 30+ tokens a second
+ * vendors generate, that is well under a minute of silence on the connection, which idle-cutting
+ * proxies allow; a longer or unbounded answer streams, so bytes keep flowing.
+ */
+const DEFAULT_WHOLE_RESPONSE_MAX_TOKENS = 1024;
 
 function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
   return messages.map((message): ChatCompletionMessageParam => {
@@ -52,19 +66,30 @@ function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessa
   });
 }
 
+/** Token counts from OpenAI's usage object; a server that sends none (some compatible ones) counts zero. */
+function usageOf(usage: CompletionUsage | null | undefined): ChatResponse['usage'] {
+  return {
+    inputTokens: usage?.prompt_tokens ?? 0,
+    outputTokens: usage?.completion_tokens ?? 0,
+    cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
 function stopReasonOf(reason: string | null | undefined): StopReason {
   if (reason === 'tool_calls' || reason === 'function_call') return 'tool_calls';
   if (reason === 'length') return 'max_tokens';
   return 'end';
 }
 
-/** OpenAI Chat Completions through the official `openai` SDK, streaming with usage. */
+/** OpenAI Chat Completions through the official `openai` SDK: streamed with usage, or whole for short answers `chat` asks for. */
 export class OpenAiProvider implements ModelProvider {
   readonly name: string;
   readonly #client: OpenAI;
+  readonly #wholeResponseMaxTokens: number;
 
   constructor(options: OpenAiProviderOptions) {
     this.name = options.name ?? 'openai';
+    this.#wholeResponseMaxTokens = options.wholeResponseMaxTokens ?? DEFAULT_WHOLE_RESPONSE_MAX_TOKENS;
     // Retries belong to the router (one policy, one audit trail), so the SDK never retries.
     this.#client = new OpenAI({
       apiKey: options.apiKey,
@@ -77,8 +102,39 @@ export class OpenAiProvider implements ModelProvider {
     });
   }
 
-  chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse> {
-    return collectStream(this.chatStream(messages, tools, options));
+  /**
+   * A short answer (output capped at `wholeResponseMaxTokens`) comes as a whole completion in one
+   * JSON body: a caller that does not stream gains nothing from a stream, and the SDK would parse
+   * a dozen server-sent events and their chunk objects to assemble what one body holds, which
+   * measured as more CPU than the router and the budget together (`npm run bench -- models`).
+   * Longer or unbounded answers stream (see DEFAULT_WHOLE_RESPONSE_MAX_TOKENS). The router's
+   * per-attempt timeout bounds the call either way.
+   */
+  async chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse> {
+    if (options.maxOutputTokens === undefined || options.maxOutputTokens > this.#wholeResponseMaxTokens) {
+      return collectStream(this.chatStream(messages, tools, options));
+    }
+    let completion: ChatCompletion;
+    try {
+      completion = await this.#client.chat.completions.create({ ...this.#params(messages, tools, options), stream: false }, this.#requestOptions(options));
+    } catch (error) {
+      throw this.#providerError(error, options);
+    }
+    // The SDK hands back the body as text when it is not JSON (a proxy's page, a stray stream).
+    const choice = Array.isArray((completion as unknown as { choices?: unknown }).choices) ? completion.choices[0] : undefined;
+    if (!choice) throw new ProviderBadResponseError(this.name, 'the answer is not a chat completion with a choice');
+    const message = choice.message as typeof choice.message & { reasoning_content?: string | null; reasoning?: string | null };
+    const toolCalls = (message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function' ? [{ id: call.id, name: call.function.name, argumentsJson: call.function.arguments }] : [],
+    );
+    for (const call of toolCalls) assertJsonArguments(this.name, call.argumentsJson);
+    return {
+      text: message.content ?? '',
+      thinking: message.reasoning_content ?? message.reasoning ?? '',
+      toolCalls,
+      usage: usageOf(completion.usage),
+      stopReason: stopReasonOf(choice.finish_reason),
+    };
   }
 
   async *chatStream(
@@ -86,36 +142,17 @@ export class OpenAiProvider implements ModelProvider {
     tools: readonly ToolDefinition[],
     options: ChatOptions,
   ): AsyncIterable<StreamChunk> {
-    const openAiTools: ChatCompletionTool[] = tools.map((tool) => ({
-      type: 'function',
-      function: { name: tool.name, description: tool.description, parameters: { ...tool.parameters } },
-    }));
     const argumentsByIndex = new Map<number, string>();
     let finish: string | null | undefined;
-    let usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+    let usage = usageOf(undefined);
     let sawFinish = false;
     try {
       const stream = await this.#client.chat.completions.create(
-        {
-          model: options.model,
-          messages: toOpenAiMessages(messages),
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(openAiTools.length > 0 ? { tools: openAiTools } : {}),
-          ...(options.maxOutputTokens === undefined ? {} : { max_completion_tokens: options.maxOutputTokens }),
-          ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
-          ...(options.stopSequences === undefined ? {} : { stop: [...options.stopSequences] }),
-        },
-        options.signal === undefined ? {} : { signal: options.signal },
+        { ...this.#params(messages, tools, options), stream: true, stream_options: { include_usage: true } },
+        this.#requestOptions(options),
       );
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-        if (chunk.usage) {
-          usage = {
-            inputTokens: chunk.usage.prompt_tokens,
-            outputTokens: chunk.usage.completion_tokens,
-            cachedInputTokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? 0,
-          };
-        }
+        if (chunk.usage) usage = usageOf(chunk.usage);
         const choice = chunk.choices[0];
         if (!choice) continue;
         const delta = choice.delta as typeof choice.delta & { reasoning_content?: string; reasoning?: string };
@@ -142,16 +179,40 @@ export class OpenAiProvider implements ModelProvider {
         }
       }
     } catch (error) {
-      throw toProviderError(this.name, error, {
-        signal: options.signal,
-        status: error instanceof OpenAI.APIError ? (error.status as number | undefined) : undefined,
-        headers: error instanceof OpenAI.APIError ? (error.headers as Headers | undefined) : undefined,
-      });
+      throw this.#providerError(error, options);
     }
     // Some SDKs end an aborted stream quietly instead of throwing.
     if (options.signal?.aborted) throw new ProviderAbortedError(this.name);
     if (!sawFinish) throw new ProviderBadResponseError(this.name, 'stream ended without a finish reason');
     for (const text of argumentsByIndex.values()) assertJsonArguments(this.name, text);
     yield { type: 'done', usage, stopReason: stopReasonOf(finish) };
+  }
+
+  /** The request body both forms share. */
+  #params(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions) {
+    const openAiTools: ChatCompletionTool[] = tools.map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: { ...tool.parameters } },
+    }));
+    return {
+      model: options.model,
+      messages: toOpenAiMessages(messages),
+      ...(openAiTools.length > 0 ? { tools: openAiTools } : {}),
+      ...(options.maxOutputTokens === undefined ? {} : { max_completion_tokens: options.maxOutputTokens }),
+      ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+      ...(options.stopSequences === undefined ? {} : { stop: [...options.stopSequences] }),
+    };
+  }
+
+  #requestOptions(options: ChatOptions): { signal?: AbortSignal } {
+    return options.signal === undefined ? {} : { signal: options.signal };
+  }
+
+  #providerError(error: unknown, options: ChatOptions): ProviderError {
+    return toProviderError(this.name, error, {
+      signal: options.signal,
+      status: error instanceof OpenAI.APIError ? (error.status as number | undefined) : undefined,
+      headers: error instanceof OpenAI.APIError ? (error.headers as Headers | undefined) : undefined,
+    });
   }
 }

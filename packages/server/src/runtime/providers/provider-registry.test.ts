@@ -4,7 +4,7 @@ import { UnknownModelError } from '../../kernel/model-router/index.js';
 import { asTenantId, systemContext } from '../../shared/context/index.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { FakeVendorServer } from './testing/fake-vendor-server.js';
-import { openAiStream } from './testing/vendor-wire.js';
+import { openAiAnswer } from './testing/vendor-wire.js';
 
 const tenantA = systemContext(asTenantId('tnt_a'), 'test');
 const tenantB = systemContext(asTenantId('tnt_b'), 'test');
@@ -13,7 +13,7 @@ describe('ProviderRegistry.resolve', () => {
   let server: FakeVendorServer;
   beforeEach(async () => {
     server = await FakeVendorServer.start();
-    server.always(openAiStream({ text: 'ok' }));
+    server.always(openAiAnswer({ text: 'ok' }));
   });
   afterEach(async () => {
     await server.close();

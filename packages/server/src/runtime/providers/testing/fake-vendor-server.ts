@@ -11,7 +11,9 @@ export type FakeAnswer =
   /** Raw bytes with a content type, for malformed streams. */
   | { readonly kind: 'raw'; readonly status?: number; readonly contentType: string; readonly body: string }
   /** Never answers (until the client gives up). */
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /** Picks the answer from the request, as a vendor answers a streamed request one way and a whole one another. */
+  | { readonly kind: 'per-request'; readonly choose: (request: RecordedRequest) => FakeAnswer };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -70,8 +72,10 @@ export class FakeVendorServer implements AsyncDisposable {
     } catch {
       /* keep the raw text */
     }
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-    const answer = this.#answers.shift() ?? this.#fallback;
+    const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+    this.requests.push(recorded);
+    let answer = this.#answers.shift() ?? this.#fallback;
+    while (answer?.kind === 'per-request') answer = answer.choose(recorded);
     this.#open.add(res);
     res.on('close', () => this.#open.delete(res));
     if (!answer) {

@@ -1,6 +1,7 @@
 /**
- * Recorded shapes of each vendor's streaming wire format, for the fake servers. Each builder
- * returns what the vendor sends for "text, then one tool call streamed in pieces".
+ * Recorded shapes of each vendor's wire format, for the fake servers. Each builder returns what
+ * the vendor sends for "text, then one tool call streamed in pieces" (or, for a whole answer,
+ * "text and one tool call").
  */
 import type { FakeAnswer } from './fake-vendor-server.js';
 
@@ -27,6 +28,38 @@ export function openAiStream(options: { text: string; tool?: { id: string; name:
   });
   events.push({ data: '[DONE]' });
   return { kind: 'sse', events };
+}
+
+/** OpenAI's whole (non-streamed) chat completion: the same answer as `openAiStream` in one JSON body. */
+export function openAiCompletion(options: { text: string; tool?: { id: string; name: string; argumentPieces: string[] }; cached?: number; reasoning?: string }): FakeAnswer {
+  const toolCalls = options.tool
+    ? [{ id: options.tool.id, type: 'function', function: { name: options.tool.name, arguments: options.tool.argumentPieces.join('') } }]
+    : undefined;
+  return {
+    kind: 'json',
+    body: {
+      id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-test',
+      choices: [{
+        index: 0,
+        message: {
+          role: 'assistant', content: options.text === '' && toolCalls ? null : options.text, refusal: null,
+          ...(toolCalls ? { tool_calls: toolCalls } : {}),
+          // vLLM and OpenRouter put a reasoning model's thinking beside the content.
+          ...(options.reasoning === undefined ? {} : { reasoning_content: options.reasoning }),
+        },
+        finish_reason: toolCalls ? 'tool_calls' : 'stop', logprobs: null,
+      }],
+      usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: options.cached ?? 0 } },
+    },
+  };
+}
+
+/** What OpenAI answers for the same content: a stream when the request asks for one, one JSON body otherwise. */
+export function openAiAnswer(options: { text: string; tool?: { id: string; name: string; argumentPieces: string[] }; cached?: number }): FakeAnswer {
+  return {
+    kind: 'per-request',
+    choose: (request) => ((request.body as { stream?: unknown } | undefined)?.stream === true ? openAiStream(options) : openAiCompletion(options)),
+  };
 }
 
 export function anthropicStream(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
