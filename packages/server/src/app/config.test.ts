@@ -43,6 +43,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AETHER_TLS_CERT: '/c.pem' })).toThrow(/AETHER_TLS_CERT and AETHER_TLS_KEY/);
     expect(() => loadConfig({ AETHER_ROLES: 'api,chef' })).toThrow(/chef/);
   });
+
+  it('caps whole (non-streamed) model answers at 1,024 output tokens unless told otherwise, and refuses a negative cap', () => {
+    expect(loadConfig({}).models.wholeResponseMaxTokens).toBe(1024);
+    expect(loadConfig({ AETHER_MODELS_WHOLE_RESPONSE_MAX_TOKENS: '0' }).models.wholeResponseMaxTokens).toBe(0);
+    expect(() => loadConfig({ AETHER_MODELS_WHOLE_RESPONSE_MAX_TOKENS: '-1' })).toThrow(/AETHER_MODELS_WHOLE_RESPONSE_MAX_TOKENS/);
+  });
 });
 
 describe('parseMasterKey', () => {

@@ -91,6 +91,8 @@ export interface ModelsConfig {
   readonly catalogFile: string | undefined;
   readonly timeoutMs: number;
   readonly cacheTtlMs: number;
+  /** A `chat` capped at this many output tokens or fewer asks OpenAI-compatible vendors for a whole completion; 0 always streams. */
+  readonly wholeResponseMaxTokens: number;
 }
 
 export type ServerRole = 'api' | 'worker' | 'scheduler';
@@ -152,6 +154,7 @@ const envSchema = z.object({
   AETHER_MODELS_CATALOG_FILE: z.string().min(1).optional(),
   AETHER_MODELS_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
   AETHER_MODELS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  AETHER_MODELS_WHOLE_RESPONSE_MAX_TOKENS: z.coerce.number().int().min(0).max(1_000_000).default(1024),
 });
 
 function parseCompatible(text: string | undefined): Record<string, { baseUrl: string; apiKey: string | undefined }> {
@@ -280,6 +283,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       catalogFile: e.AETHER_MODELS_CATALOG_FILE,
       timeoutMs: e.AETHER_MODELS_TIMEOUT_MS,
       cacheTtlMs: e.AETHER_MODELS_CACHE_TTL_MS,
+      wholeResponseMaxTokens: e.AETHER_MODELS_WHOLE_RESPONSE_MAX_TOKENS,
     },
     cli: { url: e.AETHER_URL, apiKey: e.AETHER_API_KEY, profile: e.AETHER_PROFILE },
     hypervisor: {

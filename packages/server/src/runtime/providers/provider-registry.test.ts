@@ -40,6 +40,15 @@ describe('ProviderRegistry.resolve', () => {
     expect((await vllm.chat([{ role: 'user', content: 'x' }], [], { model: 'qwen' })).text).toBe('ok');
   });
 
+  it('passes the whole-response cap to OpenAI and compatible servers (0: every chat streams)', async () => {
+    const ask = [{ role: 'user' as const, content: 'x' }];
+    const capped = new ProviderRegistry({ settings: { openai: { apiKey: 'sk', baseUrl: `${server.url}/v1` }, wholeResponseMaxTokens: 0 } });
+    await (await capped.resolve(tenantA, 'openai')).chat(ask, [], { model: 'm', maxOutputTokens: 10 });
+    const byDefault = new ProviderRegistry({ settings: { openaiCompatible: { vllm: { baseUrl: `${server.url}/v1` } } } });
+    await (await byDefault.resolve(tenantA, 'vllm')).chat(ask, [], { model: 'qwen', maxOutputTokens: 10 });
+    expect(server.requests.map((r) => (r.body as { stream: boolean }).stream)).toEqual([true, false]);
+  });
+
   it('refuses unconfigured providers and a provider without any key', async () => {
     const registry = new ProviderRegistry({ settings: { anthropic: { baseUrl: server.url } } });
     await expect(registry.resolve(tenantA, 'google')).rejects.toBeInstanceOf(UnknownModelError);

@@ -21,6 +21,8 @@ export interface ProviderSettings {
   readonly enableLocal?: boolean;
   readonly enableScripted?: boolean;
   readonly timeoutMs?: number;
+  /** See `OpenAiProviderOptions.wholeResponseMaxTokens`; applies to OpenAI and every compatible server. */
+  readonly wholeResponseMaxTokens?: number;
 }
 
 /**
@@ -80,6 +82,7 @@ export class ProviderRegistry implements ProviderResolver {
   #build(provider: string, tenantKey: string | undefined): ModelProvider {
     const s = this.#settings;
     const timeout = s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs };
+    const whole = s.wholeResponseMaxTokens === undefined ? {} : { wholeResponseMaxTokens: s.wholeResponseMaxTokens };
     const key = (configured: string | undefined): string => {
       const value = tenantKey ?? configured;
       if (value === undefined) throw new UnknownModelError(`${provider}:* (no API key configured)`);
@@ -90,7 +93,7 @@ export class ProviderRegistry implements ProviderResolver {
         if (s.anthropic) return new AnthropicProvider({ apiKey: key(s.anthropic.apiKey), ...withBase(s.anthropic.baseUrl), ...timeout });
         break;
       case 'openai':
-        if (s.openai) return new OpenAiProvider({ apiKey: key(s.openai.apiKey), ...withBase(s.openai.baseUrl), ...timeout });
+        if (s.openai) return new OpenAiProvider({ apiKey: key(s.openai.apiKey), ...withBase(s.openai.baseUrl), ...timeout, ...whole });
         break;
       case 'google':
         if (s.google) return new GeminiProvider({ apiKey: key(s.google.apiKey), ...withBase(s.google.baseUrl), ...timeout });
@@ -110,7 +113,7 @@ export class ProviderRegistry implements ProviderResolver {
       default: {
         const compatible = s.openaiCompatible?.[provider];
         // Local OpenAI-compatible servers often need no key; the SDK insists on a non-empty one.
-        if (compatible) return new OpenAiProvider({ name: provider, apiKey: tenantKey ?? compatible.apiKey ?? 'none', baseUrl: compatible.baseUrl, ...timeout });
+        if (compatible) return new OpenAiProvider({ name: provider, apiKey: tenantKey ?? compatible.apiKey ?? 'none', baseUrl: compatible.baseUrl, ...timeout, ...whole });
       }
     }
     throw new UnknownModelError(`${provider}:*`);
