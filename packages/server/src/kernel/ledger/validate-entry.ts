@@ -1,5 +1,5 @@
 import type { AuditActor, AuditEntryInput } from '../../infra/audit/index.js';
-import { canonicalJson } from '../../shared/canonical-json/index.js';
+import { canonicalJsonByteLength } from '../../shared/canonical-json/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
 import { LedgerEntryInvalidError, LedgerPayloadTooLargeError } from './errors.js';
 import type { LedgerActor, PersonalMarker } from './format.js';
@@ -47,7 +47,7 @@ export function validateEntry(
   if (typeof input.payload !== 'object' || Array.isArray(input.payload)) throw new LedgerEntryInvalidError('payload must be an object', 'payload');
   let size: number;
   try {
-    size = Buffer.byteLength(canonicalJson(input.payload), 'utf8');
+    size = canonicalJsonByteLength(input.payload);
   } catch (error) {
     throw new LedgerEntryInvalidError(`payload is not JSON: ${errorMessage(error)}`, 'payload');
   }

@@ -2,4 +2,4 @@
  * @module shared/canonical-json
  * RFC 8785 canonical JSON, the byte form that hashes and signatures cover.
  */
-export { canonicalJson, canonicalJsonBytes } from './canonical-json.js';
+export { canonicalJson, canonicalJsonByteLength, canonicalJsonBytes } from './canonical-json.js';
