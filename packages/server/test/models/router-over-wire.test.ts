@@ -5,7 +5,7 @@ import { BudgetService, InMemoryBudgetStore, RecordingBudgetEvents, RecordingTas
 import { CircuitBreakers, ModelCallFailedError, ModelCatalog, ModelRouter, type ModelOverride } from '../../src/kernel/model-router/index.js';
 import { AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider, ProviderRegistry } from '../../src/runtime/providers/index.js';
 import { FakeVendorServer } from '../../src/runtime/providers/testing/fake-vendor-server.js';
-import { anthropicStream, geminiStream, ollamaStream, openAiAnswer } from '../../src/runtime/providers/testing/vendor-wire.js';
+import { anthropicAnswer, geminiAnswer, ollamaStream, openAiAnswer } from '../../src/runtime/providers/testing/vendor-wire.js';
 import { asTenantId, systemContext } from '../../src/shared/context/index.js';
 import { SequentialIdGenerator } from '../../src/shared/ids/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/ports/index.js';
@@ -65,8 +65,8 @@ describe('ModelRouter over the vendor wire formats', () => {
     const { router, budget, ctx } = setup();
     await budget.setBudget(ctx, { scope: 'tenant', period: 'month', limitMicros: 1_000_000 });
     servers.openai.enqueue(openAiAnswer({ text: 'from openai' }));
-    servers.anthropic.enqueue(anthropicStream({ text: 'from anthropic' }));
-    servers.google.enqueue(geminiStream({ text: 'from gemini' }));
+    servers.anthropic.enqueue(anthropicAnswer({ text: 'from anthropic' }));
+    servers.google.enqueue(geminiAnswer({ text: 'from gemini' }));
     servers.ollama.enqueue(ollamaStream({ text: 'from ollama' }));
     const texts: string[] = [];
     for (const model of ['openai:o-small', 'anthropic:a-small', 'google:g-mid', 'ollama:l-mid']) {
@@ -88,7 +88,7 @@ describe('ModelRouter over the vendor wire formats', () => {
 
     const garbage = { kind: 'raw' as const, contentType: 'text/event-stream', body: 'data: {"choices": [ {"delta": \n\n' };
     servers.openai.enqueue(garbage, garbage, garbage);
-    servers.anthropic.enqueue(anthropicStream({ text: 'anthropic saves the day' }));
+    servers.anthropic.enqueue(anthropicAnswer({ text: 'anthropic saves the day' }));
     const fallback = await router.call(ctx, { messages: ask, model: 'openai:o-small' });
     expect(fallback.modelId).toBe('anthropic:a-small');
     expect(fallback.response.text).toBe('anthropic saves the day');

@@ -73,6 +73,7 @@ export interface ChatResponse {
 export interface ModelProvider {
   /** The provider's name as used in model references (`anthropic`, `openai`, `scripted` ...). */
   readonly name: string;
+  /** The whole answer; a provider may ask its vendor for it whole or streamed, the answer is the same. */
   chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse>;
   chatStream(
     messages: readonly ChatMessage[],
@@ -81,7 +82,7 @@ export interface ModelProvider {
   ): AsyncIterable<StreamChunk>;
 }
 
-/** Folds a chunk stream into one response; providers use it so `chat` and `chatStream` agree. */
+/** Folds a chunk stream into one response; providers whose `chat` streams use it so `chat` and `chatStream` agree. */
 export async function collectStream(stream: AsyncIterable<StreamChunk>): Promise<ChatResponse> {
   let text = '';
   let thinking = '';

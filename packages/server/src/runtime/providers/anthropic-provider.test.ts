@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  collectStream,
   ProviderAbortedError,
   ProviderBadResponseError,
   ProviderRateLimitedError,
@@ -8,7 +9,7 @@ import {
 } from '../../kernel/model-router/index.js';
 import { AnthropicProvider } from './anthropic-provider.js';
 import { FakeVendorServer } from './testing/fake-vendor-server.js';
-import { anthropicStream } from './testing/vendor-wire.js';
+import { anthropicAnswer, anthropicMessage, anthropicStream } from './testing/vendor-wire.js';
 
 const KEY = 'sk-ant-secret-9876';
 const tools = [{ name: 'search', description: 'Search the web', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
@@ -29,7 +30,7 @@ describe('AnthropicProvider (wire level)', () => {
     const response = await provider.chat(
       [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'news?' }],
       tools,
-      { model: 'claude-test', maxOutputTokens: 100, thinkingBudgetTokens: 1024 },
+      { model: 'claude-test', maxOutputTokens: 2048, thinkingBudgetTokens: 1024 },
     );
     expect(response.thinking).toBe('user wants news');
     expect(response.text).toBe('Searching now.');
@@ -40,7 +41,54 @@ describe('AnthropicProvider (wire level)', () => {
     expect(request?.url).toBe('/v1/messages');
     // SDK 1.x sends the key as a bearer token; older versions used x-api-key.
     expect(request?.headers['x-api-key'] ?? request?.headers.authorization).toMatch(new RegExp(`(Bearer )?${KEY}$`));
-    expect(request?.body).toMatchObject({ model: 'claude-test', max_tokens: 100, system: 'be brief', stream: true, thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(request?.body).toMatchObject({ model: 'claude-test', max_tokens: 2048, system: 'be brief', stream: true, thinking: { type: 'enabled', budget_tokens: 1024 } });
+  });
+
+  it('asks for a whole message when the output cap is short, with thinking, text, tool call and usage', async () => {
+    server.enqueue(anthropicMessage({ text: 'Searching now.', thinking: 'user wants news', tool: { id: 'toolu_1', name: 'search', argumentPieces: ['{"q": "aether"}'] } }));
+    const response = await provider.chat([{ role: 'user', content: 'news?' }], tools, { model: 'claude-test', maxOutputTokens: 100 });
+    expect(response).toEqual({
+      text: 'Searching now.',
+      thinking: 'user wants news',
+      toolCalls: [{ id: 'toolu_1', name: 'search', argumentsJson: '{"q":"aether"}' }],
+      usage: { inputTokens: 14, outputTokens: 9, cachedInputTokens: 4 },
+      stopReason: 'tool_calls',
+    });
+    expect(server.requests[0]?.body).toMatchObject({ max_tokens: 100, stream: false });
+  });
+
+  it('gives the same answer whole or streamed, and streams when told to (wholeResponseMaxTokens 0)', async () => {
+    const answer = { text: 'Searching now.', thinking: 'user wants news', tool: { id: 'toolu_1', name: 'search', argumentPieces: ['{"q":', ' "aether"}'] } };
+    server.always(anthropicAnswer(answer));
+    const ask = [{ role: 'user' as const, content: 'news?' }];
+    const whole = await provider.chat(ask, tools, { model: 'claude-test', maxOutputTokens: 100 });
+    const streamed = await collectStream(provider.chatStream(ask, tools, { model: 'claude-test', maxOutputTokens: 100 }));
+    const parsedArguments = (response: typeof whole) => response.toolCalls.map((call) => ({ ...call, argumentsJson: JSON.parse(call.argumentsJson) as unknown }));
+    expect({ ...whole, toolCalls: parsedArguments(whole) }).toEqual({ ...streamed, toolCalls: parsedArguments(streamed) });
+    const alwaysStreams = new AnthropicProvider({ apiKey: KEY, baseUrl: server.url, wholeResponseMaxTokens: 0 });
+    await alwaysStreams.chat(ask, [], { model: 'claude-test', maxOutputTokens: 10 });
+    expect(server.requests.map((r) => (r.body as { stream: boolean }).stream)).toEqual([false, true, true]);
+  });
+
+  it('refuses a whole answer that is not a message, and maps its errors as a stream\'s', async () => {
+    server.enqueue(
+      { kind: 'raw', contentType: 'text/html', body: '<html>gateway</html>' },
+      { kind: 'raw', contentType: 'application/json', body: '{"content": [' },
+      { kind: 'json', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
+    );
+    const short = { model: 'm', maxOutputTokens: 100 };
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderUnavailableError);
+  });
+
+  it('stops a whole call with ProviderAbortedError when the caller aborts', async () => {
+    server.enqueue({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], { model: 'm', maxOutputTokens: 100, signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 
   it('sends tool results as tool_result blocks in a user turn', async () => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { ProviderBadResponseError, ProviderRateLimitedError, ProviderUnavailableError } from '../../kernel/model-router/index.js';
+import { collectStream, ProviderAbortedError, ProviderBadResponseError, ProviderRateLimitedError, ProviderUnavailableError } from '../../kernel/model-router/index.js';
 import { GeminiProvider } from './gemini-provider.js';
 import { FakeVendorServer } from './testing/fake-vendor-server.js';
-import { geminiStream } from './testing/vendor-wire.js';
+import { geminiAnswer, geminiResponse, geminiStream } from './testing/vendor-wire.js';
 
 const KEY = 'AIza-secret-gemini';
 const tools = [{ name: 'lookup', description: 'Look up a word', parameters: { type: 'object', properties: { word: { type: 'string' } } } }];
@@ -39,6 +39,49 @@ describe('GeminiProvider (wire level)', () => {
       tools: [{ functionDeclarations: [{ name: 'lookup' }] }],
       generationConfig: { temperature: 0 },
     });
+  });
+
+  it('asks generateContent for a whole response when the output cap is short', async () => {
+    server.enqueue(geminiResponse({ text: 'Looking it up.', thought: 'a word query', call: { name: 'lookup', args: { word: 'aether' } } }));
+    const response = await provider.chat([{ role: 'user', content: 'define aether' }], tools, { model: 'gemini-test', maxOutputTokens: 100 });
+    expect(response).toEqual({
+      text: 'Looking it up.',
+      thinking: 'a word query',
+      toolCalls: [{ id: 'call_0', name: 'lookup', argumentsJson: '{"word":"aether"}' }],
+      usage: { inputTokens: 11, outputTokens: 6, cachedInputTokens: 3 },
+      stopReason: 'tool_calls',
+    });
+    expect(server.requests[0]?.url).toMatch(/\/models\/gemini-test:generateContent$/);
+    expect(server.requests[0]?.body).toMatchObject({ generationConfig: { maxOutputTokens: 100 } });
+  });
+
+  it('gives the same answer whole or streamed, and streams when told to (wholeResponseMaxTokens 0)', async () => {
+    const answer = { text: 'Looking it up.', thought: 'a word query', call: { name: 'lookup', args: { word: 'aether' } } };
+    server.always(geminiAnswer(answer));
+    const ask = [{ role: 'user' as const, content: 'define aether' }];
+    const whole = await provider.chat(ask, tools, { model: 'g', maxOutputTokens: 100 });
+    expect(whole).toEqual(await collectStream(provider.chatStream(ask, tools, { model: 'g', maxOutputTokens: 100 })));
+    const alwaysStreams = new GeminiProvider({ apiKey: KEY, baseUrl: server.url, wholeResponseMaxTokens: 0 });
+    await alwaysStreams.chat(ask, [], { model: 'g', maxOutputTokens: 10 });
+    expect(server.requests.map((r) => r.url.includes(':streamGenerateContent'))).toEqual([false, true, true]);
+  });
+
+  it('refuses a whole answer without a finished candidate or that is not JSON, maps its errors, and stops when aborted', async () => {
+    server.enqueue(
+      { kind: 'json', body: { candidates: [{ content: { role: 'model', parts: [{ text: 'half' }] } }] } },
+      { kind: 'raw', contentType: 'application/json', body: '{"candidates": [' },
+      { kind: 'json', status: 429, body: { error: { code: 429, message: 'quota', status: 'RESOURCE_EXHAUSTED' } } },
+      { kind: 'hang' },
+    );
+    const short = { model: 'g', maxOutputTokens: 100 };
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderBadResponseError);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], short)).rejects.toBeInstanceOf(ProviderRateLimitedError);
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
+    await expect(provider.chat([{ role: 'user', content: 'x' }], [], { ...short, signal: controller.signal })).rejects.toBeInstanceOf(ProviderAbortedError);
   });
 
   it('maps 429 to ProviderRateLimitedError and 500 to ProviderUnavailableError', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../../kernel/model-router/index.js';
 import { assertJsonArguments, toProviderError } from './provider-errors.js';
 import { defaultProviderFetch, type ProviderFetch } from './provider-fetch.js';
+import { asksForWholeResponse, DEFAULT_WHOLE_RESPONSE_MAX_TOKENS } from './whole-response.js';
 
 export interface OpenAiProviderOptions {
   /** Defaults to `openai`; set another name for an OpenAI-compatible server (`vllm`, `lmstudio`). */
@@ -27,19 +28,10 @@ export interface OpenAiProviderOptions {
   readonly timeoutMs?: number;
   /** The HTTP client the SDK uses; defaults to the shared `createProviderFetch()` transport. */
   readonly fetch?: ProviderFetch;
-  /**
-   * `chat` asks for a whole completion (one JSON body) when the call caps its output at this many
-   * tokens or fewer, and streams otherwise; 0 always streams. Defaults to 1,024.
-   */
+  /** `chat` asks for a whole completion when the call caps its output at this many tokens or fewer (see `DEFAULT_WHOLE_RESPONSE_MAX_TOKENS`); 0 always streams. */
   readonly wholeResponseMaxTokens?: number;
 }
 
-/**
- * Up to this many output tokens, `chat` asks for a whole completion. At the 30+ tokens a second
- * vendors generate, that is well under a minute of silence on the connection, which idle-cutting
- * proxies allow; a longer or unbounded answer streams, so bytes keep flowing.
- */
-const DEFAULT_WHOLE_RESPONSE_MAX_TOKENS = 1024;
 
 function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
   return messages.map((message): ChatCompletionMessageParam => {
@@ -102,18 +94,9 @@ export class OpenAiProvider implements ModelProvider {
     });
   }
 
-  /**
-   * A short answer (output capped at `wholeResponseMaxTokens`) comes as a whole completion in one
-   * JSON body: a caller that does not stream gains nothing from a stream, and the SDK would parse
-   * a dozen server-sent events and their chunk objects to assemble what one body holds, which
-   * measured as more CPU than the router and the budget together (`npm run bench -- models`).
-   * Longer or unbounded answers stream (see DEFAULT_WHOLE_RESPONSE_MAX_TOKENS). The router's
-   * per-attempt timeout bounds the call either way.
-   */
+  /** A whole completion in one JSON body for a short answer (see `asksForWholeResponse`), else the stream collected. */
   async chat(messages: readonly ChatMessage[], tools: readonly ToolDefinition[], options: ChatOptions): Promise<ChatResponse> {
-    if (options.maxOutputTokens === undefined || options.maxOutputTokens > this.#wholeResponseMaxTokens) {
-      return collectStream(this.chatStream(messages, tools, options));
-    }
+    if (!asksForWholeResponse(options, this.#wholeResponseMaxTokens)) return collectStream(this.chatStream(messages, tools, options));
     let completion: ChatCompletion;
     try {
       completion = await this.#client.chat.completions.create({ ...this.#params(messages, tools, options), stream: false }, this.#requestOptions(options));

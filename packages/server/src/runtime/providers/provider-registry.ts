@@ -21,7 +21,7 @@ export interface ProviderSettings {
   readonly enableLocal?: boolean;
   readonly enableScripted?: boolean;
   readonly timeoutMs?: number;
-  /** See `OpenAiProviderOptions.wholeResponseMaxTokens`; applies to OpenAI and every compatible server. */
+  /** See `DEFAULT_WHOLE_RESPONSE_MAX_TOKENS`; applies to OpenAI and compatible servers, Anthropic and Gemini (Ollama always streams). */
   readonly wholeResponseMaxTokens?: number;
 }
 
@@ -90,13 +90,13 @@ export class ProviderRegistry implements ProviderResolver {
     };
     switch (provider) {
       case 'anthropic':
-        if (s.anthropic) return new AnthropicProvider({ apiKey: key(s.anthropic.apiKey), ...withBase(s.anthropic.baseUrl), ...timeout });
+        if (s.anthropic) return new AnthropicProvider({ apiKey: key(s.anthropic.apiKey), ...withBase(s.anthropic.baseUrl), ...timeout, ...whole });
         break;
       case 'openai':
         if (s.openai) return new OpenAiProvider({ apiKey: key(s.openai.apiKey), ...withBase(s.openai.baseUrl), ...timeout, ...whole });
         break;
       case 'google':
-        if (s.google) return new GeminiProvider({ apiKey: key(s.google.apiKey), ...withBase(s.google.baseUrl), ...timeout });
+        if (s.google) return new GeminiProvider({ apiKey: key(s.google.apiKey), ...withBase(s.google.baseUrl), ...timeout, ...whole });
         break;
       case 'ollama':
         if (s.ollama) {

@@ -106,6 +106,29 @@ export function anthropicStream(options: { text: string; thinking?: string; tool
   return { kind: 'sse', events };
 }
 
+/** Anthropic's whole (non-streamed) message: the same answer as `anthropicStream` in one JSON body. */
+export function anthropicMessage(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
+  const content: unknown[] = [];
+  if (options.thinking) content.push({ type: 'thinking', thinking: options.thinking, signature: 'sig' });
+  content.push({ type: 'text', text: options.text });
+  if (options.tool) content.push({ type: 'tool_use', id: options.tool.id, name: options.tool.name, input: JSON.parse(options.tool.argumentPieces.join('')) as unknown });
+  return {
+    kind: 'json',
+    body: {
+      id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content, stop_reason: options.tool ? 'tool_use' : 'end_turn', stop_sequence: null,
+      usage: { input_tokens: 10, output_tokens: 9, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 },
+    },
+  };
+}
+
+/** What Anthropic answers for the same content: a stream when the request asks for one, one JSON body otherwise. */
+export function anthropicAnswer(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
+  return {
+    kind: 'per-request',
+    choose: (request) => ((request.body as { stream?: unknown } | undefined)?.stream === true ? anthropicStream(options) : anthropicMessage(options)),
+  };
+}
+
 export function geminiStream(options: { text: string; thought?: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
   const events: { data: unknown }[] = [];
   if (options.thought) {
@@ -122,6 +145,26 @@ export function geminiStream(options: { text: string; thought?: string; call?: {
     },
   });
   return { kind: 'sse', events };
+}
+
+/** Gemini's whole response (`:generateContent`): the same answer as `geminiStream` in one JSON body. */
+export function geminiResponse(options: { text: string; thought?: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
+  const parts: unknown[] = [];
+  if (options.thought) parts.push({ text: options.thought, thought: true });
+  parts.push({ text: options.text });
+  if (options.call) parts.push({ functionCall: { name: options.call.name, args: options.call.args } });
+  return {
+    kind: 'json',
+    body: {
+      candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { promptTokenCount: 11, candidatesTokenCount: 6, cachedContentTokenCount: 3, totalTokenCount: 17 },
+    },
+  };
+}
+
+/** What Gemini answers for the same content: a stream on `:streamGenerateContent`, one JSON body on `:generateContent`. */
+export function geminiAnswer(options: { text: string; thought?: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
+  return { kind: 'per-request', choose: (request) => (request.url.includes(':streamGenerateContent') ? geminiStream(options) : geminiResponse(options)) };
 }
 
 export function ollamaStream(options: { text: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
