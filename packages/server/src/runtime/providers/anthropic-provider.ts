@@ -104,7 +104,8 @@ export class AnthropicProvider implements ModelProvider {
       throw this.#providerError(error, options);
     }
     // The SDK hands back the body as text when it is not JSON (a proxy's page, a stray stream).
-    if (!Array.isArray((message as unknown as { content?: unknown }).content) || typeof message.usage !== 'object') {
+    const shaped = message as unknown as { content?: unknown; usage?: unknown };
+    if (!Array.isArray(shaped.content) || typeof shaped.usage !== 'object' || shaped.usage === null) {
       throw new ProviderBadResponseError(this.name, 'the answer is not a message with content and usage');
     }
     let text = '';

@@ -3,8 +3,8 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam, C
 import type { CompletionUsage } from 'openai/resources/completions';
 
 import {
-  ProviderAbortedError,
   collectStream,
+  ProviderAbortedError,
   ProviderBadResponseError,
   type ProviderError,
   type ChatMessage,
@@ -31,7 +31,6 @@ export interface OpenAiProviderOptions {
   /** `chat` asks for a whole completion when the call caps its output at this many tokens or fewer (see `DEFAULT_WHOLE_RESPONSE_MAX_TOKENS`); 0 always streams. */
   readonly wholeResponseMaxTokens?: number;
 }
-
 
 function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
   return messages.map((message): ChatCompletionMessageParam => {
