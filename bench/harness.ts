@@ -92,3 +92,34 @@ export async function timeAtRate(total: number, perSecond: number, fn: (index: n
   await Promise.all(running);
   return { latencies, rate: total / ((performance.now() - started) / 1000) };
 }
+
+/** CPU time (user and system) this process spent since `start`, in microseconds. */
+function cpuMicrosSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+/**
+ * Times each way of calling in turn, `rounds` rounds of `calls / rounds` calls each after
+ * `warmUp` calls of every way, so a slow phase of the shared machine (or a JIT tier reached late)
+ * falls on all of them alike rather than on whichever ran first. Returns each way's latencies (ms)
+ * and this process's CPU per call (µs).
+ */
+export async function alternate<TWay extends string>(
+  ways: Record<TWay, () => Promise<unknown>>,
+  plan: { readonly warmUp: number; readonly rounds: number; readonly calls: number },
+): Promise<{ latencies: Record<TWay, number[]>; cpuMicros: Record<TWay, number> }> {
+  const names = Object.keys(ways) as TWay[];
+  const latencies = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<TWay, number[]>;
+  const cpu = Object.fromEntries(names.map((name) => [name, 0])) as Record<TWay, number>;
+  for (const name of names) await timeEach(plan.warmUp, ways[name]);
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const name of names) {
+      const start = process.cpuUsage();
+      latencies[name].push(...(await timeEach(plan.calls / plan.rounds, ways[name])));
+      cpu[name] += cpuMicrosSince(start);
+    }
+  }
+  const cpuMicros = Object.fromEntries(names.map((name) => [name, cpu[name] / plan.calls])) as Record<TWay, number>;
+  return { latencies, cpuMicros };
+}

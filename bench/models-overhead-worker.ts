@@ -19,18 +19,12 @@ import { OpenAiProvider } from '../packages/server/src/runtime/providers/index.j
 import { asTenantId, systemContext } from '../packages/server/src/shared/context/index.js';
 import { UlidIdGenerator } from '../packages/server/src/shared/ids/index.js';
 import { SystemClock, silentLogger } from '../packages/server/src/shared/ports/index.js';
-import { percentile, timeAtRate, timeConcurrent, timeEach, type BenchFigure } from './harness.js';
+import { alternate, percentile, timeAtRate, timeConcurrent, type BenchFigure } from './harness.js';
 import { startRemoteFakeVendor } from './remote-fake-vendor.js';
 
 const CALLS = 1000;
 const ROUNDS = 5;
 const WARM_UP = 300;
-
-/** CPU time (user and system) this process spent since `start`, in microseconds. */
-function cpuMicrosSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return used.user + used.system;
-}
 
 /**
  * The direct calls the overhead is measured against: the same requests the provider sends, through
@@ -39,22 +33,16 @@ function cpuMicrosSince(start: NodeJS.CpuUsage): number {
  * global `fetch` costs two to three times as much CPU for the same exchange). A whole call parses
  * its JSON body, the least any client does with it; a streamed one reads its events as text.
  */
-async function rawCall(url: string): Promise<void> {
+async function rawCall(url: string, options: { stream: boolean } = { stream: false }): Promise<void> {
   const response = await request(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 100, stream: false }),
+    body: JSON.stringify({
+      model: 'bench', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 100,
+      ...(options.stream ? { stream: true, stream_options: { include_usage: true } } : { stream: false }),
+    }),
   });
-  await response.body.json();
-}
-
-async function rawStreamedCall(url: string): Promise<void> {
-  const response = await request(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 100, stream: true, stream_options: { include_usage: true } }),
-  });
-  await response.body.text();
+  await (options.stream ? response.body.text() : response.body.json());
 }
 
 /** Reads a routed stream to its end: its `done` chunk comes after the charge is settled. */
@@ -63,27 +51,6 @@ async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   while (!(await chunks.next()).done) {
     // next chunk
   }
-}
-
-/**
- * Times each way of calling in turn, `ROUNDS` rounds of `CALLS / ROUNDS` calls each after a warm-up
- * of every way, so a slow phase of the shared machine (or a JIT tier reached late) falls on all of
- * them alike rather than on whichever ran first. Returns each way's latencies and CPU per call.
- */
-async function alternate<TWay extends string>(ways: Record<TWay, () => Promise<unknown>>): Promise<{ latencies: Record<TWay, number[]>; cpuMicros: Record<TWay, number> }> {
-  const names = Object.keys(ways) as TWay[];
-  const latencies = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<TWay, number[]>;
-  const cpu = Object.fromEntries(names.map((name) => [name, 0])) as Record<TWay, number>;
-  for (const name of names) await timeEach(WARM_UP, ways[name]);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const name of names) {
-      const start = process.cpuUsage();
-      latencies[name].push(...(await timeEach(CALLS / ROUNDS, ways[name])));
-      cpu[name] += cpuMicrosSince(start);
-    }
-  }
-  const cpuMicros = Object.fromEntries(names.map((name) => [name, cpu[name] / CALLS])) as Record<TWay, number>;
-  return { latencies, cpuMicros };
 }
 
 /**
@@ -120,10 +87,10 @@ async function routerOverhead(engine: TestEngine, audit: 'memory' | 'ledger', re
       raw: () => rawCall(server.url),
       routed: () => router.call(ctx, request),
       direct: () => provider.chat(request.messages, [], { model: 'bench', maxOutputTokens: 100 }),
-      rawStreamed: () => rawStreamedCall(server.url),
+      rawStreamed: () => rawCall(server.url, { stream: true }),
       routedStreamed: () => drain(router.stream(ctx, request)),
     };
-    const { latencies: seq, cpuMicros } = await alternate(ways);
+    const { latencies: seq, cpuMicros } = await alternate(ways, { warmUp: WARM_UP, rounds: ROUNDS, calls: CALLS });
     for (const p of [50, 99]) {
       const overhead = percentile(seq.routed, p) - percentile(seq.raw, p);
       record({

@@ -5,6 +5,11 @@
  */
 import type { FakeAnswer } from './fake-vendor-server.js';
 
+/** The streamed answer for a request whose JSON body asks `stream: true`, the whole one otherwise (OpenAI's and Anthropic's rule). */
+function byStreamFlag(streamed: FakeAnswer, whole: FakeAnswer): FakeAnswer {
+  return { kind: 'per-request', choose: (request) => ((request.body as { stream?: unknown } | undefined)?.stream === true ? streamed : whole) };
+}
+
 export function openAiStream(options: { text: string; tool?: { id: string; name: string; argumentPieces: string[] }; cached?: number }): FakeAnswer {
   const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
   const events: { data: unknown }[] = [
@@ -56,10 +61,7 @@ export function openAiCompletion(options: { text: string; tool?: { id: string; n
 
 /** What OpenAI answers for the same content: a stream when the request asks for one, one JSON body otherwise. */
 export function openAiAnswer(options: { text: string; tool?: { id: string; name: string; argumentPieces: string[] }; cached?: number }): FakeAnswer {
-  return {
-    kind: 'per-request',
-    choose: (request) => ((request.body as { stream?: unknown } | undefined)?.stream === true ? openAiStream(options) : openAiCompletion(options)),
-  };
+  return byStreamFlag(openAiStream(options), openAiCompletion(options));
 }
 
 export function anthropicStream(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
@@ -123,10 +125,7 @@ export function anthropicMessage(options: { text: string; thinking?: string; too
 
 /** What Anthropic answers for the same content: a stream when the request asks for one, one JSON body otherwise. */
 export function anthropicAnswer(options: { text: string; thinking?: string; tool?: { id: string; name: string; argumentPieces: string[] } }): FakeAnswer {
-  return {
-    kind: 'per-request',
-    choose: (request) => ((request.body as { stream?: unknown } | undefined)?.stream === true ? anthropicStream(options) : anthropicMessage(options)),
-  };
+  return byStreamFlag(anthropicStream(options), anthropicMessage(options));
 }
 
 export function geminiStream(options: { text: string; thought?: string; call?: { name: string; args: Record<string, unknown> } }): FakeAnswer {
