@@ -1,3 +1,6 @@
+import { getEventListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { InMemoryAuditSink } from '../../infra/audit/index.js';
@@ -26,6 +29,8 @@ type Step = { text: string; inputTokens?: number; outputTokens?: number; breakAf
 /** A provider answering from a queue of steps; records the models it was asked for. */
 class FakeProvider implements ModelProvider {
   readonly calls: string[] = [];
+  /** The signal each call was given. */
+  readonly signals: (AbortSignal | undefined)[] = [];
   readonly #steps: Step[];
   readonly #fallback: Step;
   constructor(readonly name: string, steps: Step[] = [], fallback: Step = { text: 'ok' }) {
@@ -37,6 +42,7 @@ class FakeProvider implements ModelProvider {
   }
   async *chatStream(_m: unknown, _t: unknown, options: ChatOptions): AsyncIterable<StreamChunk> {
     this.calls.push(options.model);
+    this.signals.push(options.signal);
     const step = this.#steps.shift() ?? this.#fallback;
     if ('error' in step) throw step.error();
     if ('hang' in step) {
@@ -215,6 +221,34 @@ describe('ModelRouter', () => {
       const { router, ctx } = setup({ alpha, deps: { timeoutMs: 30, retry: { maxAttempts: 1 } } });
       const result = await router.call(ctx, { messages: ask('hi') });
       expect(result.modelId).toBe('beta:small-2');
+    });
+
+    it("ends each attempt's deadline with the call: no timer fires later and the caller's signal keeps no listener", async () => {
+      const { router, ctx, alpha } = setup({ deps: { timeoutMs: 30 } });
+      const caller = new AbortController();
+      await router.call(ctx, { messages: ask('hi'), signal: caller.signal });
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      await sleep(60);
+      expect(alpha.signals[0]?.aborted).toBe(false);
+    });
+
+    it('keeps a stream under its deadline while it is read, and ends the deadline with the stream', async () => {
+      const { router, ctx, alpha } = setup({ deps: { timeoutMs: 30 } });
+      const reading = router.stream(ctx, { messages: ask('hi') })[Symbol.asyncIterator]();
+      await reading.next();
+      await sleep(60);
+      expect(alpha.signals[0]?.aborted).toBe(true);
+      while (!(await reading.next()).done) {
+        // the rest of the stream
+      }
+
+      const caller = new AbortController();
+      const types: string[] = [];
+      for await (const chunk of router.stream(ctx, { messages: ask('hi'), signal: caller.signal })) types.push(chunk.type);
+      expect(types.at(-1)).toBe('done');
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      await sleep(60);
+      expect(alpha.signals[1]?.aborted).toBe(false);
     });
 
     it('stops at once with PROVIDER_ABORTED when the caller aborts, releasing the reservation', async () => {

@@ -1,5 +1,6 @@
 import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
+import { Deadline } from '../../shared/async/index.js';
 import { errorMessage, isAppError } from '../../shared/errors/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { costMicros, MODEL_TIERS, type ModelCatalog, type ModelEntry, type ModelPrices, type ModelTier } from './catalog.js';
@@ -262,7 +263,7 @@ export class ModelRouter {
         continue;
       }
       const reservation = await this.#d.budget.reserve(ctx, { amountMicros: candidate.maxCostMicros, kind: 'llm', item: candidate.modelId, ...(request.scope ? { scope: request.scope } : {}) });
-      const opened = await this.#attempt(ctx, { candidate, userSignal: request.signal }, async (provider, signal) => {
+      const opened = await this.#attempt(ctx, { candidate, userSignal: request.signal, holdDeadline: true }, async (provider, signal) => {
         const iterator = provider.chatStream(request.messages, tools, this.#chatOptions(candidate, request, signal))[Symbol.asyncIterator]();
         const first = await iterator.next();
         return { iterator, first };
@@ -303,6 +304,9 @@ export class ModelRouter {
         failures.push({ model: candidate.modelId, attempts: opened.attempts, error: isAppError(error) ? error.code : 'UNKNOWN' });
         await this.#d.budget.settleRecording(ctx, { reservationId: reservation.id, chargedMicros: candidate.maxCostMicros, before: [routed], after: [failureEntry(request, failures)] });
         throw error;
+      } finally {
+        // The stream read under the opening attempt's deadline; it ends here, also when the consumer stops early.
+        opened.deadline?.[Symbol.dispose]();
       }
     }
     await this.#auditFailure(ctx, { request, routed, failures });
@@ -352,27 +356,31 @@ export class ModelRouter {
   /**
    * Runs `run` against the candidate's provider with retries: retryable failures feed the circuit
    * breaker and wait (backoff with jitter, or the provider's retry-after) before the next attempt.
+   * Each attempt runs under its own deadline (`timeoutMs`, or the caller's signal). It ends with
+   * the attempt, unless `holdDeadline` asks for the successful attempt's deadline to be handed
+   * back: a stream read after `run` returns stays under it until the caller disposes it.
    */
   async #attempt<TResult>(
     ctx: TenantContext,
-    target: { readonly candidate: RoutedModel; readonly userSignal: AbortSignal | undefined },
+    target: { readonly candidate: RoutedModel; readonly userSignal: AbortSignal | undefined; readonly holdDeadline?: boolean },
     run: (provider: ModelProvider, signal: AbortSignal) => Promise<TResult>,
-  ): Promise<{ ok: true; value: TResult; attempts: number; latencyMs: number } | { ok: false; error: unknown; attempts: number }> {
+  ): Promise<{ ok: true; value: TResult; attempts: number; latencyMs: number; deadline: Deadline | undefined } | { ok: false; error: unknown; attempts: number }> {
     const timeoutMs = this.#d.timeoutMs ?? 120_000;
     const { candidate, userSignal } = target;
     let attempts = 0;
     for (;;) {
       attempts++;
       const started = performance.now();
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = userSignal ? AbortSignal.any([userSignal, timeout]) : timeout;
+      const deadline = new Deadline(timeoutMs, userSignal);
+      let held = false;
       try {
         const provider = await this.#d.providers.resolve(ctx, candidate.provider);
-        const value = await run(provider, signal);
-        return { ok: true, value, attempts, latencyMs: performance.now() - started };
+        const value = await run(provider, deadline.signal);
+        held = target.holdDeadline === true;
+        return { ok: true, value, attempts, latencyMs: performance.now() - started, deadline: held ? deadline : undefined };
       } catch (caught) {
         let error = caught;
-        if (timeout.aborted && !userSignal?.aborted) error = new ProviderTimeoutError(candidate.provider, timeoutMs, caught);
+        if (deadline.timedOut && !userSignal?.aborted) error = new ProviderTimeoutError(candidate.provider, timeoutMs, caught);
         const retryable = error instanceof ProviderError && error.retryable;
         if (retryable) this.#d.breakers.onFailure(candidate.provider);
         this.#log.warn('llm.attempt-failed', { tenantId: ctx.tenantId, model: candidate.modelId, attempt: attempts, code: isAppError(error) ? error.code : 'UNKNOWN' });
@@ -385,6 +393,8 @@ export class ModelRouter {
         } catch (sleepError) {
           return { ok: false, error: new ProviderAbortedError(candidate.provider, sleepError), attempts };
         }
+      } finally {
+        if (!held) deadline[Symbol.dispose]();
       }
     }
   }
