@@ -1,6 +1,6 @@
 import type { AuditEntryInput, AuditSink } from '../../infra/audit/index.js';
-import type { TenantContext } from '../../shared/context/index.js';
 import { Deadline } from '../../shared/async/index.js';
+import type { TenantContext } from '../../shared/context/index.js';
 import { errorMessage, isAppError } from '../../shared/errors/index.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
 import { costMicros, MODEL_TIERS, type ModelCatalog, type ModelEntry, type ModelPrices, type ModelTier } from './catalog.js';
