@@ -1,6 +1,6 @@
+import { errorMessage } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/ports/index.js';
 import type { BudgetService } from './budget-service.js';
-import { errorMessage } from '../../shared/errors/index.js';
 
 /**
  * Releases reservations whose process died before settling, every `intervalMs`. Safe to run in

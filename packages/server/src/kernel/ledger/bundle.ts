@@ -1,9 +1,9 @@
+import { errorMessage } from '../../shared/errors/index.js';
 import { LedgerBundleInvalidError } from './errors.js';
 import type { SignedCheckpoint, SignedEntry } from './format.js';
 import { LedgerKeyRing, publicKeyFromJwk, type LedgerPublicJwk } from './signing.js';
 import type { LedgerKeyInfo } from './signing-key-store.js';
 import { ChainVerifier, type VerifyResult } from './verify.js';
-import { errorMessage } from '../../shared/errors/index.js';
 
 /** Name and version of the export format (docs/ledger-format.md). */
 export const BUNDLE_FORMAT = 'aether-ledger-bundle';

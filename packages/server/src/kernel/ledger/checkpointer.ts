@@ -1,6 +1,6 @@
+import { errorMessage } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/ports/index.js';
 import type { LedgerService } from './ledger-service.js';
-import { errorMessage } from '../../shared/errors/index.js';
 
 export interface LedgerCheckpointerDeps {
   readonly ledger: LedgerService;

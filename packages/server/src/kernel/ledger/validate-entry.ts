@@ -1,10 +1,10 @@
 import type { AuditActor, AuditEntryInput } from '../../infra/audit/index.js';
 import { canonicalJsonByteLength } from '../../shared/canonical-json/index.js';
 import type { TenantContext } from '../../shared/context/index.js';
+import { errorMessage } from '../../shared/errors/index.js';
 import { LedgerEntryInvalidError, LedgerPayloadTooLargeError } from './errors.js';
 import type { LedgerActor, PersonalMarker } from './format.js';
 import { assertLedgerKind } from './kinds.js';
-import { errorMessage } from '../../shared/errors/index.js';
 
 const NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const ACTOR_TYPES = new Set<AuditActor['type']>(['user', 'api_key', 'operator', 'system', 'agent']);
