@@ -91,7 +91,7 @@ export interface ModelsConfig {
   readonly catalogFile: string | undefined;
   readonly timeoutMs: number;
   readonly cacheTtlMs: number;
-  /** A `chat` capped at this many output tokens or fewer asks OpenAI-compatible vendors for a whole completion; 0 always streams. */
+  /** A `chat` capped at this many output tokens or fewer asks OpenAI and compatible servers, Anthropic and Gemini for one whole response (Ollama always streams); 0 always streams. */
   readonly wholeResponseMaxTokens: number;
 }
 
